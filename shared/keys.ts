@@ -1,0 +1,93 @@
+/**
+ * Every Redis key Forklift uses is built here, and nowhere else.
+ *
+ * All keys of one queue share the hash tag `{<queue>}`, so a queue lives in one Redis Cluster
+ * slot and every multi-key Lua script runs on Cluster as on a single Redis:
+ *
+ * | key                                | type   | holds                                                |
+ * |------------------------------------|--------|------------------------------------------------------|
+ * | `forklift:{q}:lane:high|normal|low`| list   | ids of `queued` tasks, FIFO                          |
+ * | `forklift:{q}:delayed`             | zset   | ids of `delayed` and `failed` tasks, scored by run-at|
+ * | `forklift:{q}:active`              | zset   | ids of `active` tasks, scored by lease deadline (ms) |
+ * | `forklift:{q}:dead`                | zset   | ids of `dead` tasks, scored by death time (ms)       |
+ * | `forklift:{q}:stats`               | hash   | running totals: enqueued, succeeded, failed, ...     |
+ * | `forklift:{q}:signal`              | list   | at most one wake-up marker for blocked hosts (BLPOP) |
+ * | `forklift:{q}:hosts`               | zset   | live worker hosts, scored by heartbeat expiry (ms)   |
+ * | `forklift:{q}:host:<host>`         | hash   | a host's description (pid, concurrency, ...), TTL    |
+ * | `forklift:{q}:tokens:<host>`       | list   | a host's free slots (the semaphore), TTL             |
+ * | `forklift:{q}:task:<id>`           | hash   | the task record; TTL once finished                   |
+ * | `forklift:{q}:idem:<key>`          | string | task id for an idempotency key, TTL                  |
+ * | `forklift:{q}:corrupt:<id>`        | any    | a task key that was not a hash, set aside, TTL       |
+ */
+
+/** Characters allowed in a queue name: they must not break the hash tag or the key layout. */
+export const QUEUE_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** The fixed keys of one queue, in the order every engine script receives them as KEYS. */
+export interface QueueKeys {
+  /** The common prefix, `forklift:{<queue>}:`; scripts build per-task keys from it. */
+  readonly prefix: string;
+  readonly laneHigh: string;
+  readonly laneNormal: string;
+  readonly laneLow: string;
+  readonly delayed: string;
+  readonly active: string;
+  readonly dead: string;
+  readonly stats: string;
+  readonly signal: string;
+  readonly hosts: string;
+  /** KEYS[1..9] of every engine script (see `shared/scripts/common.ts`). */
+  readonly scriptKeys: readonly string[];
+  /** The record of task `id`. */
+  task(id: string): string;
+  /** The idempotency key `key`. */
+  idempotency(key: string): string;
+  /** The token list (free slots) of worker host `hostId`. */
+  tokens(hostId: string): string;
+  /** The description hash of worker host `hostId`. */
+  host(hostId: string): string;
+}
+
+/**
+ * Builds the keys of queue `queue`. `namespace` (default `forklift`) lets tests and several
+ * deployments share one Redis without seeing each other.
+ *
+ * @throws TypeError when the queue name or namespace has characters outside [A-Za-z0-9_.-].
+ */
+export function queueKeys(queue: string, namespace = 'forklift'): QueueKeys {
+  if (!QUEUE_NAME_PATTERN.test(queue)) {
+    throw new TypeError(
+      `Invalid queue name ${JSON.stringify(queue)}: use 1-64 characters of A-Z a-z 0-9 _ . -`,
+    );
+  }
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(namespace)) {
+    throw new TypeError(`Invalid key namespace ${JSON.stringify(namespace)}`);
+  }
+  const prefix = `${namespace}:{${queue}}:`;
+  const laneHigh = `${prefix}lane:high`;
+  const laneNormal = `${prefix}lane:normal`;
+  const laneLow = `${prefix}lane:low`;
+  const delayed = `${prefix}delayed`;
+  const active = `${prefix}active`;
+  const dead = `${prefix}dead`;
+  const stats = `${prefix}stats`;
+  const signal = `${prefix}signal`;
+  const hosts = `${prefix}hosts`;
+  return {
+    prefix,
+    laneHigh,
+    laneNormal,
+    laneLow,
+    delayed,
+    active,
+    dead,
+    stats,
+    signal,
+    hosts,
+    scriptKeys: [laneHigh, laneNormal, laneLow, delayed, active, dead, stats, signal, hosts],
+    task: (id) => `${prefix}task:${id}`,
+    idempotency: (key) => `${prefix}idem:${key}`,
+    tokens: (hostId) => `${prefix}tokens:${hostId}`,
+    host: (hostId) => `${prefix}host:${hostId}`,
+  };
+}

@@ -1,0 +1,33 @@
+import { defineScript } from './define-script.js';
+import { COMMON_HEADER, LUA_BASE } from './lua-common.js';
+
+/** Cancels a task that has not started: queued, delayed, or waiting for a retry (failed). */
+export const cancelScript = defineScript({
+  name: 'cancel',
+  header: `
+cancel: take a task that is not running out of its lane or the delayed set.
+${COMMON_HEADER}
+ARGV[2]: task id
+Returns: { code, state }
+  code 1: canceled (state 'canceled'); 0: not cancelable, state is the current state;
+  -1: no such task (state '').`,
+  includes: [LUA_BASE],
+  body: `
+local id = ARGV[2]
+local key = task_key(id)
+if key_type(key) ~= 'hash' then return { -1, '' } end
+local v = redis.call('HMGET', key, 'state', 'priority', 'resultTtlMs')
+local state = v[1]
+if state == 'queued' then
+  redis.call('LREM', K_LANE_OF[v[2]] or KEYS[2], 1, id)
+elseif state == 'delayed' or state == 'failed' then
+  redis.call('ZREM', K_DELAYED, id)
+else
+  return { 0, state or '' }
+end
+redis.call('HSET', key, 'state', 'canceled', 'finishedAt', now_ms())
+redis.call('HDEL', key, 'runAt')
+redis.call('PEXPIRE', key, tonumber(v[3]) or 604800000)
+redis.call('HINCRBY', K_STATS, 'canceled', 1)
+return { 1, 'canceled' }`,
+});

@@ -1,0 +1,53 @@
+import { defineScript } from './define-script.js';
+import {
+  COMMON_HEADER,
+  LUA_BASE,
+  LUA_CLAIM,
+  LUA_DEAD,
+  LUA_PROMOTE,
+  LUA_TOKENS,
+} from './lua-common.js';
+
+/** How many due delayed tasks one claim promotes at most. */
+export const PROMOTE_BATCH = 1000;
+
+/**
+ * Leases up to one task per free slot token of a host. Due delayed tasks are promoted first,
+ * so a delay is honoured to the moment a host looks.
+ */
+export const claimScript = defineScript({
+  name: 'claim',
+  header: `
+claim: promote due delayed tasks, then lease the next queued task to each free slot token.
+${COMMON_HEADER}
+ARGV[2]: host id
+ARGV[3]: lease in ms
+ARGV[4]: lane order, e.g. 'hnl' (strict) or 'lhn' (a weighted draw made by the host)
+ARGV[5..]: the free slot tokens of this host to fill, in order
+Returns: { nextDelayedAt, then 3 entries per claimed task: token, id, HGETALL of the record }
+  nextDelayedAt: ms timestamp of the earliest delayed task, or -1 when there is none.
+  Tokens that got a task leave the host's token list; the others stay.`,
+  includes: [LUA_BASE, LUA_DEAD, LUA_PROMOTE, LUA_TOKENS, LUA_CLAIM],
+  body: `
+local host, lease_ms, order = ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local now = now_ms()
+promote_due(now, ${PROMOTE_BATCH})
+
+local out = { -1 }
+local claimed = 0
+for i = 5, #ARGV do
+  local got = claim_for(host, ARGV[i], order, now, lease_ms)
+  if not got then break end
+  take_token(host, ARGV[i])
+  out[#out + 1] = got[1]
+  out[#out + 1] = got[2]
+  out[#out + 1] = got[3]
+  claimed = claimed + 1
+end
+-- Work is left and this host is full: let another blocked host have it.
+if claimed > 0 and claimed == #ARGV - 4 and any_queued() then wake_one() end
+
+local first = redis.call('ZRANGE', K_DELAYED, 0, 0, 'WITHSCORES')
+if first[2] then out[1] = tonumber(first[2]) end
+return out`,
+});

@@ -1,0 +1,92 @@
+import { defineScript } from './define-script.js';
+import { COMMON_HEADER, LUA_BASE } from './lua-common.js';
+
+/** Number of ARGV entries per task in the enqueue script. */
+export const ENQUEUE_FIELDS_PER_TASK = 13;
+
+/** Adds one or many tasks atomically (all or none), honouring idempotency keys and delays. */
+export const enqueueScript = defineScript({
+  name: 'enqueue',
+  header: `
+enqueue: add tasks to their lanes (or to the delayed set), all in one atomic step.
+${COMMON_HEADER}
+ARGV[2]: n, the number of tasks
+ARGV[3]: fields per task (13), then n groups of:
+  id, type, payload JSON, priority (high|normal|low), delayMs, idempotency key ('' = none),
+  idempotency TTL ms, maxAttempts, timeoutMs, backoffMs, backoffMaxMs, resultTtlMs, deadTtlMs
+Returns: flat array, 3 entries per task: id, state, duplicate (1 when an idempotency key
+  already named a task: id and state are that task's; state 'expired' if its record is gone).
+Errors: 'ERR forklift: ...' when an argument is malformed or a task id exists; nothing written.`,
+  includes: [LUA_BASE],
+  body: `
+local n = tonumber(ARGV[2])
+local width = tonumber(ARGV[3])
+if not n or width ~= 13 then return redis.error_reply('ERR forklift: bad enqueue arguments') end
+
+-- Validate everything before the first write, so a bad batch writes nothing.
+for i = 0, n - 1 do
+  local b = 3 + i * width
+  local id, prio = ARGV[b + 1], ARGV[b + 4]
+  if not id or id == '' then return redis.error_reply('ERR forklift: task ' .. i .. ' has no id') end
+  if not K_LANE_OF[prio] then
+    return redis.error_reply('ERR forklift: task ' .. i .. ' has unknown priority ' .. tostring(prio))
+  end
+  for f = 5, 13 do
+    if f ~= 6 and not tonumber(ARGV[b + f]) then
+      return redis.error_reply('ERR forklift: task ' .. i .. ' field ' .. f .. ' is not a number')
+    end
+  end
+  if redis.call('EXISTS', task_key(id)) == 1 then
+    return redis.error_reply('ERR forklift: task id ' .. id .. ' already exists')
+  end
+end
+
+local now = now_ms()
+local out = {}
+local added = 0
+for i = 0, n - 1 do
+  local b = 3 + i * width
+  local id, idem = ARGV[b + 1], ARGV[b + 6]
+  local existing = nil
+  if idem ~= '' then
+    local ikey = PREFIX .. 'idem:' .. idem
+    if not redis.call('SET', ikey, id, 'NX', 'PX', ARGV[b + 7]) then
+      existing = redis.call('GET', ikey)
+    end
+  end
+  if existing then
+    local state = false
+    if key_type(task_key(existing)) == 'hash' then state = redis.call('HGET', task_key(existing), 'state') end
+    out[#out + 1] = existing
+    out[#out + 1] = state or 'expired'
+    out[#out + 1] = 1
+  else
+    local key = task_key(id)
+    local delay = tonumber(ARGV[b + 5])
+    local state = 'queued'
+    if delay > 0 then state = 'delayed' end
+    redis.call('HSET', key,
+      'id', id, 'type', ARGV[b + 2], 'payload', ARGV[b + 3], 'priority', ARGV[b + 4],
+      'state', state, 'attempts', 0, 'claims', 0, 'stalls', 0,
+      'maxAttempts', ARGV[b + 8], 'timeoutMs', ARGV[b + 9], 'backoffMs', ARGV[b + 10],
+      'backoffMaxMs', ARGV[b + 11], 'resultTtlMs', ARGV[b + 12], 'deadTtlMs', ARGV[b + 13],
+      'createdAt', now)
+    if idem ~= '' then redis.call('HSET', key, 'idempotencyKey', idem) end
+    if delay > 0 then
+      redis.call('HSET', key, 'runAt', now + delay)
+      redis.call('ZADD', K_DELAYED, now + delay, id)
+    else
+      redis.call('RPUSH', K_LANE_OF[ARGV[b + 4]], id)
+    end
+    added = added + 1
+    out[#out + 1] = id
+    out[#out + 1] = state
+    out[#out + 1] = 0
+  end
+end
+if added > 0 then
+  redis.call('HINCRBY', K_STATS, 'enqueued', added)
+  wake_one()
+end
+return out`,
+});

@@ -1,0 +1,171 @@
+/**
+ * Lua shared by the engine scripts, spliced into each script that needs it.
+ *
+ * Every engine script receives the same KEYS, the fixed keys of one queue (`queueKeys().scriptKeys`):
+ *
+ *   KEYS[1] lane:high   KEYS[2] lane:normal   KEYS[3] lane:low
+ *   KEYS[4] delayed     KEYS[5] active        KEYS[6] dead
+ *   KEYS[7] stats       KEYS[8] signal        KEYS[9] hosts
+ *
+ * and ARGV[1] = the key prefix `forklift:{<queue>}:`, from which per-task, per-host and
+ * idempotency keys are built (they share the hash tag, so they live in the same Cluster slot).
+ *
+ * Scripts guard every call that stored data could make fail (a task key that is not a hash, a
+ * counter that is not a number): Redis does not roll a script back, so an error half-way would
+ * half-write. Such a record is sent to `dead` with a message saying what was wrong.
+ */
+
+/** KEYS/ARGV[1] lines for script headers. */
+export const COMMON_HEADER = `KEYS[1..9]: lane:high, lane:normal, lane:low, delayed, active, dead, stats, signal, hosts
+ARGV[1]: key prefix, e.g. forklift:{default}:`;
+
+/** Names for KEYS, time, key builders, the wake-up signal. */
+export const LUA_BASE = `
+local K_LANES = { h = KEYS[1], n = KEYS[2], l = KEYS[3] }
+local K_LANE_OF = { high = KEYS[1], normal = KEYS[2], low = KEYS[3] }
+local K_DELAYED, K_ACTIVE, K_DEAD = KEYS[4], KEYS[5], KEYS[6]
+local K_STATS, K_SIGNAL, K_HOSTS = KEYS[7], KEYS[8], KEYS[9]
+local PREFIX = ARGV[1]
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function task_key(id) return PREFIX .. 'task:' .. id end
+local function tokens_key(host) return PREFIX .. 'tokens:' .. host end
+
+local function key_type(key) return redis.call('TYPE', key)['ok'] end
+
+-- Leaves one marker on the signal list, so one blocked host wakes up and claims.
+local function wake_one()
+  if redis.call('LLEN', K_SIGNAL) == 0 then redis.call('RPUSH', K_SIGNAL, '1') end
+end
+
+local function any_queued()
+  return redis.call('LLEN', KEYS[1]) + redis.call('LLEN', KEYS[2]) + redis.call('LLEN', KEYS[3]) > 0
+end
+`;
+
+/** Sending a record to dead, and setting aside a key that is not a hash at all. */
+export const LUA_DEAD = `
+local DEFAULT_DEAD_TTL_MS = 2592000000
+
+local function bury(key, id, now, message)
+  local ttl = tonumber(redis.pcall('HGET', key, 'deadTtlMs')) or DEFAULT_DEAD_TTL_MS
+  redis.call('HSET', key, 'state', 'dead', 'error', message, 'finishedAt', now)
+  redis.call('HDEL', key, 'host', 'token', 'runAt')
+  redis.call('PEXPIRE', key, ttl)
+  redis.call('ZADD', K_DEAD, now, id)
+  redis.call('ZREMRANGEBYSCORE', K_DEAD, '-inf', now - ttl)
+  redis.call('HINCRBY', K_STATS, 'dead', 1)
+end
+
+-- A task key that is not a hash: keep the bad value aside, and leave a dead record in its place.
+local function bury_corrupt(key, id, now, kind)
+  local aside = PREFIX .. 'corrupt:' .. id
+  redis.call('RENAME', key, aside)
+  redis.call('PEXPIRE', aside, DEFAULT_DEAD_TTL_MS)
+  redis.call('HSET', key, 'id', id)
+  bury(key, id, now, 'corrupted record: expected a hash, found a ' .. kind .. ' (kept at ' .. aside .. ')')
+end
+`;
+
+/** Moving due delayed/failed tasks into their lanes. */
+export const LUA_PROMOTE = `
+local function promote_due(now, limit)
+  local due = redis.call('ZRANGEBYSCORE', K_DELAYED, '-inf', now, 'LIMIT', 0, limit)
+  local moved = 0
+  for _, id in ipairs(due) do
+    redis.call('ZREM', K_DELAYED, id)
+    local key = task_key(id)
+    local kind = key_type(key)
+    if kind == 'hash' then
+      local fields = redis.call('HMGET', key, 'state', 'priority')
+      if fields[1] == 'delayed' or fields[1] == 'failed' then
+        local lane = K_LANE_OF[fields[2]]
+        if lane then
+          redis.call('HSET', key, 'state', 'queued')
+          redis.call('HDEL', key, 'runAt')
+          redis.call('RPUSH', lane, id)
+          moved = moved + 1
+        else
+          bury(key, id, now, 'corrupted record: unknown priority ' .. tostring(fields[2]))
+        end
+      end
+    elseif kind ~= 'none' then
+      bury_corrupt(key, id, now, kind)
+    end
+  end
+  if moved > 0 then wake_one() end
+  return moved
+end
+`;
+
+/** Host token bookkeeping: a host's free slots, mirrored in Redis. */
+export const LUA_TOKENS = `
+-- Puts a slot token back on its host's list (idempotent), while the host is alive.
+local function give_token(host, token, now)
+  local expires = tonumber(redis.call('ZSCORE', K_HOSTS, host))
+  if not expires or expires <= now then return end
+  local list = tokens_key(host)
+  redis.call('LREM', list, 0, token)
+  redis.call('RPUSH', list, token)
+  redis.call('PEXPIREAT', list, expires)
+end
+
+local function take_token(host, token)
+  redis.call('LREM', tokens_key(host), 0, token)
+end
+`;
+
+/** Claiming: pop the next queued task for a slot and lease it. */
+export const LUA_CLAIM = `
+local KNOWN_STATES = { queued = true, delayed = true, active = true, succeeded = true,
+  failed = true, dead = true, canceled = true }
+
+-- Pops the next claimable id, trying lanes in 'order' (e.g. 'hnl'). Stale ids (a task that is
+-- no longer queued) are dropped; non-hash keys are set aside as dead.
+local function pop_next(order, now)
+  for i = 1, #order do
+    local lane = K_LANES[string.sub(order, i, i)]
+    while lane do
+      local id = redis.call('LPOP', lane)
+      if not id then break end
+      local key = task_key(id)
+      local kind = key_type(key)
+      if kind == 'hash' then
+        local state = redis.call('HGET', key, 'state')
+        if state == 'queued' or not KNOWN_STATES[state] then return id, key end
+      elseif kind ~= 'none' then
+        bury_corrupt(key, id, now, kind)
+      end
+    end
+  end
+  return nil, nil
+end
+
+-- Leases the next task to (host, token). Returns { token, id, HGETALL } or nil.
+local function claim_for(host, token, order, now, lease_ms)
+  local id, key = pop_next(order, now)
+  if not id then return nil end
+  local attempts = redis.pcall('HINCRBY', key, 'attempts', 1)
+  local claims = redis.pcall('HINCRBY', key, 'claims', 1)
+  if type(attempts) ~= 'number' or type(claims) ~= 'number' then
+    redis.call('HSET', key, 'claims', 1)
+  end
+  redis.call('HSET', key, 'state', 'active', 'startedAt', now, 'host', host, 'token', token)
+  redis.call('ZADD', K_ACTIVE, now + lease_ms, id)
+  return { token, id, redis.call('HGETALL', key) }
+end
+`;
+
+/** Ownership check used before a host changes an active task. */
+export const LUA_OWNED = `
+-- True when 'key' is active and leased to (host, lease).
+local function owned(key, host, lease)
+  if key_type(key) ~= 'hash' then return false end
+  local v = redis.call('HMGET', key, 'state', 'host', 'claims')
+  return v[1] == 'active' and v[2] == host and v[3] == lease
+end
+`;

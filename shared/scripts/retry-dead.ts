@@ -1,0 +1,38 @@
+import { defineScript } from './define-script.js';
+import { COMMON_HEADER, LUA_BASE } from './lua-common.js';
+
+/** Gives dead tasks a fresh set of attempts, at the tail of their lane. */
+export const retryDeadScript = defineScript({
+  name: 'retry-dead',
+  header: `
+retry-dead: move dead tasks back to their lane with attempts reset to 0.
+${COMMON_HEADER}
+ARGV[2]: 'ids' to retry the ids in ARGV[4..], or 'oldest' to retry the oldest ARGV[3] dead tasks
+ARGV[3]: how many, for 'oldest'
+Returns: { retried, then the ids that were not dead (unknown, expired or in another state) }`,
+  includes: [LUA_BASE],
+  body: `
+local ids = {}
+if ARGV[2] == 'oldest' then
+  ids = redis.call('ZRANGE', K_DEAD, 0, tonumber(ARGV[3]) - 1)
+else
+  for i = 4, #ARGV do ids[#ids + 1] = ARGV[i] end
+end
+local out = { 0 }
+for _, id in ipairs(ids) do
+  local key = task_key(id)
+  redis.call('ZREM', K_DEAD, id)
+  if key_type(key) == 'hash' and redis.call('HGET', key, 'state') == 'dead' then
+    local lane = K_LANE_OF[redis.call('HGET', key, 'priority')] or KEYS[2]
+    redis.call('HSET', key, 'state', 'queued', 'attempts', 0, 'stalls', 0)
+    redis.call('HDEL', key, 'finishedAt', 'host', 'token', 'runAt', 'startedAt')
+    redis.call('PERSIST', key)
+    redis.call('RPUSH', lane, id)
+    out[1] = out[1] + 1
+  else
+    out[#out + 1] = id
+  end
+end
+if out[1] > 0 then wake_one() end
+return out`,
+});

@@ -1,0 +1,148 @@
+/**
+ * The task record codec: the hash fields in Redis <-> typed objects, in one place for both
+ * halves. Scripts return HGETALL as a flat array of strings (ioredis and @upstash/redis with
+ * `automaticDeserialization: false` alike); numbers are decimal strings, payload and result
+ * are JSON, times are epoch milliseconds.
+ */
+import { z } from 'zod';
+import { CorruptRecordError } from './errors.js';
+import { PRIORITIES, type Priority } from './priority.js';
+import { TASK_STATES, type TaskState } from './task-state.js';
+
+const count = z.coerce.number().int().min(0);
+const millis = z.coerce.number().int().min(0);
+const json = z.string().transform((text, ctx) => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
+    return z.NEVER;
+  }
+});
+
+const recordSchema = z.object({
+  id: z.string().min(1),
+  type: z.string().min(1),
+  payload: json,
+  priority: z.enum(PRIORITIES),
+  state: z.enum(TASK_STATES),
+  attempts: count,
+  maxAttempts: count,
+  timeoutMs: millis,
+  backoffMs: millis.optional(),
+  backoffMaxMs: millis.optional(),
+  resultTtlMs: millis.optional(),
+  deadTtlMs: millis.optional(),
+  claims: count.optional(),
+  stalls: count.optional(),
+  result: json.optional(),
+  error: z.string().optional(),
+  createdAt: millis,
+  startedAt: millis.optional(),
+  finishedAt: millis.optional(),
+  runAt: millis.optional(),
+  idempotencyKey: z.string().optional(),
+  host: z.string().optional(),
+  token: z.string().optional(),
+});
+
+/** A decoded task record. */
+export interface TaskRecord {
+  id: string;
+  type: string;
+  payload: unknown;
+  priority: Priority;
+  state: TaskState;
+  attempts: number;
+  maxAttempts: number;
+  timeoutMs: number;
+  /** Times the task was claimed; a run's lease id. */
+  claims: number;
+  /** Times its lease expired (host crash or stall). */
+  stalls: number;
+  result?: unknown;
+  error?: string;
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  runAt?: number;
+  idempotencyKey?: string;
+  host?: string;
+  token?: string;
+}
+
+/** Turns a flat `[field, value, ...]` array into an object. */
+export function pairsToObject(flat: readonly unknown[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1]);
+  return out;
+}
+
+/**
+ * Decodes an HGETALL reply (flat array or object) into a record.
+ *
+ * @throws CorruptRecordError naming the bad fields.
+ */
+export function decodeTaskRecord(id: string, fields: unknown): TaskRecord {
+  const raw = Array.isArray(fields) ? pairsToObject(fields) : (fields as Record<string, string>);
+  if (raw === null || typeof raw !== 'object') {
+    throw new CorruptRecordError(id, 'the record is not a hash');
+  }
+  if ('__corrupt' in raw) {
+    throw new CorruptRecordError(id, `the key holds a ${raw.__corrupt}, not a hash`);
+  }
+  const parsed = recordSchema.safeParse(raw);
+  if (!parsed.success) {
+    const detail = parsed.error.issues
+      .map((issue) => `${issue.path.join('.') || 'record'} ${issue.message}`)
+      .join('; ');
+    throw new CorruptRecordError(id, detail);
+  }
+  const r = parsed.data;
+  return { ...r, claims: r.claims ?? 0, stalls: r.stalls ?? 0 };
+}
+
+/** The public view of a task, as `status --json` prints it and `GET /v1/tasks/:id` returns it. */
+export interface TaskView {
+  id: string;
+  type: string;
+  payload: unknown;
+  priority: Priority;
+  state: TaskState;
+  attempts: number;
+  maxAttempts: number;
+  result: unknown;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** When a delayed task, or a failed one awaiting its retry, is due. */
+  runAt: string | null;
+  timeoutMs: number;
+  /** Times its lease expired because its worker host stopped renewing it. */
+  stalls: number;
+}
+
+const iso = (ms: number | undefined): string | null =>
+  ms === undefined ? null : new Date(ms).toISOString();
+
+/** The public view of a record (times as ISO-8601 strings, absent values as null). */
+export function toTaskView(record: TaskRecord): TaskView {
+  return {
+    id: record.id,
+    type: record.type,
+    payload: record.payload,
+    priority: record.priority,
+    state: record.state,
+    attempts: record.attempts,
+    maxAttempts: record.maxAttempts,
+    result: record.result === undefined ? null : record.result,
+    error: record.error ?? null,
+    createdAt: new Date(record.createdAt).toISOString(),
+    startedAt: iso(record.startedAt),
+    finishedAt: iso(record.finishedAt),
+    runAt: iso(record.runAt),
+    timeoutMs: record.timeoutMs,
+    stalls: record.stalls,
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * `forklift` command-line entry point: `npm run forklift -- <command> [args]`.
+ *
+ * Each command lives in a module of its own and is loaded only when called, so `enqueue` does
+ * not pay for the gateway's HTTP stack and vice versa. A command module exports
+ * `run(args, env)`, resolving to the process exit code.
+ */
+import { CliError } from './cli-error.js';
+
+type CommandModule = { run(args: string[], env: NodeJS.ProcessEnv): Promise<number> };
+
+const commands: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  worker: {
+    summary: 'run a worker host (the forked pool)',
+    load: () => import('./worker-command.js'),
+  },
+  enqueue: {
+    summary: 'enqueue one task, or a JSON-lines file of tasks',
+    load: () => import('./enqueue-command.js'),
+  },
+  status: { summary: 'show one task', load: () => import('./status-command.js') },
+  stats: { summary: 'show the queue counters', load: () => import('./stats-command.js') },
+  dead: { summary: 'list dead tasks, or retry them', load: () => import('./dead-command.js') },
+  gateway: {
+    summary: 'run the Upstash-compatible REST gateway',
+    load: () => import('./gateway-command.js'),
+  },
+  dev: {
+    summary: 'run the whole local stack (gateway, worker host, edge)',
+    load: () => import('./dev-command.js'),
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`);
+  return `usage: forklift <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'forklift <command> --help' for a command's options.`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`forklift: unknown command '${name}'\n\n${usage()}\n`);
+    return 2;
+  }
+  const mod = await command.load();
+  return mod.run(rest, process.env);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof CliError) {
+      process.stderr.write(`forklift: ${error.message}\n`);
+      process.exitCode = error.exitCode;
+    } else {
+      process.stderr.write(
+        `forklift: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,15 @@
+/**
+ * The engine's `ScriptTransport` over ioredis: EVALSHA/EVAL with the keys and arguments as
+ * given, replies untouched (ioredis returns strings, numbers and nested arrays as Redis sent
+ * them, which is what the shared codec reads).
+ */
+import type { Redis } from 'ioredis';
+import type { ScriptTransport } from '../../shared/script-runner.js';
+
+/** Wraps an ioredis connection as a script transport. */
+export function ioredisTransport(redis: Redis): ScriptTransport {
+  return {
+    evalsha: (sha, keys, args) => redis.evalsha(sha, keys.length, ...keys, ...args),
+    eval: (source, keys, args) => redis.eval(source, keys.length, ...keys, ...args),
+  };
+}
