@@ -1,0 +1,210 @@
+/**
+ * Gateway configuration: read once from the environment and the command-line flags, validated,
+ * and passed down explicitly. Nothing else in the gateway reads `process.env`.
+ *
+ * A bad value fails at start-up with a message naming the setting (and the value, except for
+ * tokens, which are never echoed).
+ */
+import { z } from 'zod';
+
+/**
+ * The commands Forklift's edge sends, selected by `FORKLIFT_GATEWAY_ALLOW=forklift`. Entries are
+ * a command name, or `NAME|SUBCOMMAND` to allow one subcommand only. Edit here when the edge
+ * starts using another command.
+ */
+export const FORKLIFT_EDGE_COMMANDS: readonly string[] = Object.freeze([
+  'EVALSHA',
+  'EVAL',
+  'EVALSHA_RO',
+  'EVAL_RO',
+  'SCRIPT|LOAD',
+  'SCRIPT|EXISTS',
+  'HGETALL',
+  'HMGET',
+  'HGET',
+  'LLEN',
+  'ZCARD',
+  'GET',
+  'PING',
+  'ECHO',
+]);
+
+/** Everything the gateway needs to run. Build it with {@link loadGatewayConfig} or by hand in tests. */
+export interface GatewayConfig {
+  /** Redis to front. @default 'redis://127.0.0.1:6379' (`REDIS_URL`) */
+  redisUrl: string;
+  /** Bearer tokens with full access (`FORKLIFT_GATEWAY_TOKENS`, required, at least one). */
+  tokens: readonly string[];
+  /** Bearer tokens limited to read commands (`FORKLIFT_GATEWAY_READONLY_TOKENS`). @default [] */
+  readonlyTokens: readonly string[];
+  /**
+   * Upper-cased `NAME` or `NAME|SUB` entries; `null` allows every command the gateway supports
+   * (`FORKLIFT_GATEWAY_ALLOW`). @default null
+   */
+  allow: ReadonlySet<string> | null;
+  /** Largest accepted request body in bytes; above it the answer is 413. @default 1048576 */
+  maxBodyBytes: number;
+  /** TCP port to listen on; 0 picks a free one (`--port`). @default 8079 */
+  port: number;
+  /** Interface to bind (`--host`). @default '127.0.0.1' */
+  host: string;
+  /** Shared Redis connections for `/` and `/pipeline`. @default 4 */
+  poolSize: number;
+  /** Most Redis connections lent out at once to `/multi-exec`. @default 8 */
+  maxTransactionConnections: number;
+  /** Most concurrent `/subscribe` and `/psubscribe` streams (one Redis connection each). @default 256 */
+  maxSubscribers: number;
+  /** How long shutdown waits for in-flight requests before cutting them. @default 10000 */
+  shutdownTimeoutMs: number;
+}
+
+/** A setting is missing or invalid; the message names it. */
+export class GatewayConfigError extends Error {
+  override name = 'GatewayConfigError';
+}
+
+/** Defaults for the settings that have one. */
+export const GATEWAY_DEFAULTS = Object.freeze({
+  redisUrl: 'redis://127.0.0.1:6379',
+  maxBodyBytes: 1_048_576,
+  port: 8079,
+  host: '127.0.0.1',
+  poolSize: 4,
+  maxTransactionConnections: 8,
+  maxSubscribers: 256,
+  shutdownTimeoutMs: 10_000,
+});
+
+const COMMAND_ENTRY = /^[A-Z][A-Z0-9_.-]*(\|[A-Z0-9_.-]+)?$/;
+
+function tokenList(name: string, raw: string | undefined): string[] {
+  const tokens = (raw ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0);
+  for (const t of tokens) {
+    if (/\s/.test(t)) throw new GatewayConfigError(`${name}: a token contains whitespace`);
+  }
+  return tokens;
+}
+
+/**
+ * Parses an allowlist: comma-separated `NAME` or `NAME|SUB` (a space also separates the
+ * subcommand), case-insensitive; the entry `forklift` expands to {@link FORKLIFT_EDGE_COMMANDS}.
+ */
+export function parseAllowList(raw: string): Set<string> {
+  const out = new Set<string>();
+  for (const part of raw.split(',')) {
+    const entry = part.trim().toUpperCase().replace(/\s+/g, '|');
+    if (entry === '') continue;
+    if (entry === 'FORKLIFT') {
+      for (const c of FORKLIFT_EDGE_COMMANDS) out.add(c);
+      continue;
+    }
+    if (!COMMAND_ENTRY.test(entry)) {
+      throw new GatewayConfigError(
+        `FORKLIFT_GATEWAY_ALLOW: '${part.trim()}' is not a command name (use NAME or NAME|SUBCOMMAND)`,
+      );
+    }
+    out.add(entry);
+  }
+  if (out.size === 0) {
+    throw new GatewayConfigError('FORKLIFT_GATEWAY_ALLOW is set but lists no command');
+  }
+  return out;
+}
+
+function describe(issue: z.core.$ZodIssue | undefined): string {
+  return issue?.message ?? 'invalid value';
+}
+
+function parseWith<T>(schema: z.ZodType<T>, name: string, raw: string): T {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new GatewayConfigError(`${name}: ${describe(parsed.error.issues[0])}, got '${raw}'`);
+  }
+  return parsed.data;
+}
+
+const redisUrlSchema = z
+  .string()
+  .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+  .refine((s) => URL.canParse(s), 'must be a valid URL');
+const intString = (min: number, max: number, what: string) =>
+  z
+    .string()
+    .regex(/^\d+$/, `must be ${what}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be ${what}`).max(max, `must be ${what}`));
+const portSchema = intString(0, 65_535, 'an integer from 0 to 65535');
+const bodySchema = intString(
+  1,
+  1024 * 1024 * 1024,
+  'a positive integer number of bytes (at most 1 GiB)',
+);
+const hostSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .regex(/^[A-Za-z0-9.:[\]-]+$/, 'must be a host name or IP address');
+
+/** The command-line flags the config depends on, as parsed strings. */
+export interface GatewayFlags {
+  port?: string | undefined;
+  host?: string | undefined;
+}
+
+/**
+ * Builds the configuration from environment variables and flags.
+ *
+ * @throws {GatewayConfigError} naming the variable or flag that is missing or invalid.
+ * @example
+ * const config = loadGatewayConfig(process.env, { port: '8079' });
+ */
+export function loadGatewayConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  flags: GatewayFlags = {},
+): GatewayConfig {
+  const tokens = tokenList('FORKLIFT_GATEWAY_TOKENS', env.FORKLIFT_GATEWAY_TOKENS);
+  if (tokens.length === 0) {
+    throw new GatewayConfigError(
+      'FORKLIFT_GATEWAY_TOKENS is empty: set it to one or more comma-separated bearer tokens',
+    );
+  }
+  const readonlyTokens = tokenList(
+    'FORKLIFT_GATEWAY_READONLY_TOKENS',
+    env.FORKLIFT_GATEWAY_READONLY_TOKENS,
+  );
+  if (readonlyTokens.some((t) => tokens.includes(t))) {
+    throw new GatewayConfigError(
+      'FORKLIFT_GATEWAY_READONLY_TOKENS: a token also appears in FORKLIFT_GATEWAY_TOKENS',
+    );
+  }
+  const rawAllow = env.FORKLIFT_GATEWAY_ALLOW?.trim();
+  const rawBody = env.FORKLIFT_GATEWAY_MAX_BODY_BYTES?.trim();
+  const rawUrl = env.REDIS_URL?.trim();
+  return {
+    ...GATEWAY_DEFAULTS,
+    redisUrl: rawUrl ? parseWith(redisUrlSchema, 'REDIS_URL', rawUrl) : GATEWAY_DEFAULTS.redisUrl,
+    tokens,
+    readonlyTokens,
+    allow: rawAllow ? parseAllowList(rawAllow) : null,
+    maxBodyBytes: rawBody
+      ? parseWith(bodySchema, 'FORKLIFT_GATEWAY_MAX_BODY_BYTES', rawBody)
+      : GATEWAY_DEFAULTS.maxBodyBytes,
+    port:
+      flags.port !== undefined
+        ? parseWith(portSchema, '--port', flags.port)
+        : GATEWAY_DEFAULTS.port,
+    host:
+      flags.host !== undefined
+        ? parseWith(hostSchema, '--host', flags.host)
+        : GATEWAY_DEFAULTS.host,
+  };
+}
+
+/** A complete config for tests and embedding: defaults plus the given fields. */
+export function gatewayConfig(
+  fields: Partial<GatewayConfig> & Pick<GatewayConfig, 'tokens'>,
+): GatewayConfig {
+  return { ...GATEWAY_DEFAULTS, readonlyTokens: [], allow: null, ...fields };
+}

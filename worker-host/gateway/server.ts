@@ -1,0 +1,111 @@
+/**
+ * Starting and stopping the gateway: a Node HTTP server (`@hono/node-server`) around the Hono
+ * app, with its Redis pool.
+ *
+ * Shutdown order: stop accepting connections, end SSE streams, let in-flight requests finish
+ * (up to `shutdownTimeoutMs`, then cut the rest), close idle keep-alive sockets, then quit the
+ * Redis connections. A request that already ran a write is always answered before its socket
+ * is closed, unless the timeout forces it.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import { type Logger, pino } from 'pino';
+import { createGatewayApp } from './app.js';
+import type { GatewayConfig } from './config.js';
+import { RedisPool } from './redis-pool.js';
+import { Subscriptions } from './sse.js';
+
+/** A running gateway. */
+export interface RunningGateway {
+  /** Base URL for clients, e.g. `http://127.0.0.1:8079`. */
+  url: string;
+  /** The port actually bound (useful with `port: 0`). */
+  port: number;
+  /** Graceful shutdown; idempotent, resolves when everything is closed. */
+  close(): Promise<void>;
+}
+
+/** Optional collaborators of {@link startGateway}. */
+export interface StartGatewayOptions {
+  /** Where request and error lines go. @default pino at level `info` on stdout */
+  logger?: Logger;
+  /** How long to wait for Redis before serving anyway (503 until it comes). @default 5000 */
+  redisWaitMs?: number;
+}
+
+function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+/**
+ * Starts the gateway and resolves once it listens.
+ * @example
+ * const gw = await startGateway(loadGatewayConfig(process.env, { port: '8079' }));
+ * // … later
+ * await gw.close();
+ */
+export async function startGateway(
+  config: GatewayConfig,
+  options: StartGatewayOptions = {},
+): Promise<RunningGateway> {
+  const logger = options.logger ?? pino({ name: 'forklift-gateway' });
+  const pool = new RedisPool({ ...config, logger });
+  const subscriptions = new Subscriptions();
+  const app = createGatewayApp({ config, pool, logger, subscriptions });
+  const server = createAdaptorServer({
+    fetch: app.fetch,
+    overrideGlobalObjects: false,
+  }) as Server;
+  server.keepAliveTimeout = 65_000;
+
+  if (!(await pool.ready(options.redisWaitMs ?? 5_000))) {
+    logger.warn(
+      { redis: redact(config.redisUrl) },
+      'redis not reachable yet; answering 503 until it is',
+    );
+  }
+  let address: AddressInfo;
+  try {
+    address = await listen(server, config.port, config.host);
+  } catch (error) {
+    await pool.close();
+    throw error;
+  }
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  logger.info({ url, redis: redact(config.redisUrl) }, 'gateway listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      subscriptions.endAll();
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+      await closed;
+      clearTimeout(timer);
+      await pool.close();
+      logger.info('gateway stopped');
+    })();
+    return closing;
+  };
+  return { url, port: address.port, close };
+}
+
+/** The Redis URL without its password, for logs. */
+export function redact(redisUrl: string): string {
+  try {
+    const url = new URL(redisUrl);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return 'redis://(unparseable)';
+  }
+}
