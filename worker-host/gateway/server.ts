@@ -87,9 +87,12 @@ export async function startGateway(
     closing ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       subscriptions.endAll();
+      // Keep-alive sockets turn idle as their last response is sent: close them as they do.
       server.closeIdleConnections();
+      const sweep = setInterval(() => server.closeIdleConnections(), 25);
       const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
       await closed;
+      clearInterval(sweep);
       clearTimeout(timer);
       await pool.close();
       logger.info('gateway stopped');

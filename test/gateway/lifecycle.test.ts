@@ -1,0 +1,141 @@
+/**
+ * Redis outages and gateway shutdown, against a throwaway redis-server child process (never the
+ * shared test Redis, which other files use in parallel).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { Redis as IORedis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+
+let port: number;
+let child: ChildProcess | undefined;
+let gw: TestGateway;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRedis(): Promise<void> {
+  child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
+  const probe = new IORedis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => 50 });
+  probe.on('error', () => {});
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await probe.connect();
+      await probe.ping();
+      break;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      probe.disconnect();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  probe.disconnect();
+}
+
+async function killRedis(): Promise<void> {
+  if (!child || child.exitCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGKILL');
+  await exited;
+}
+
+async function post(path: string, body: unknown, target = gw) {
+  const res = await fetch(`${target.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${target.token}` },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: JSON.parse(text) as unknown, sync: res.headers.get('upstash-sync-token') };
+}
+
+/** A Lua script that keeps Redis busy for about `ms` milliseconds. */
+const busy = (ms: number) =>
+  `local t = redis.call('TIME') while true do local n = redis.call('TIME') if (n[1] - t[1]) * 1000000 + (n[2] - t[2]) > ${ms * 1000} then break end end return 1`;
+
+beforeAll(async () => {
+  port = await freePort();
+  await startRedis();
+  gw = await startTestGateway({ redisUrl: `redis://127.0.0.1:${port}` });
+});
+
+afterAll(async () => {
+  await gw?.close();
+  await killRedis();
+});
+
+describe('Redis outage', () => {
+  it('answers 503 with a JSON error while Redis is down, and recovers by itself', async () => {
+    expect(await post('/', ['SET', 'k', 'v'])).toMatchObject({ status: 200, body: { result: 'OK' } });
+    await killRedis();
+
+    for (const [path, body] of [
+      ['/', ['GET', 'k']],
+      ['/pipeline', [['GET', 'k'], ['PING']]],
+      ['/multi-exec', [['INCR', 'n']]],
+    ] as const) {
+      const started = Date.now();
+      const a = await post(path, body);
+      expect(a.status, path).toBe(503);
+      expect(a.body).toMatchObject({ error: expect.stringMatching(/Redis/) });
+      expect(a.sync).toBeTruthy();
+      expect(Date.now() - started).toBeLessThan(6_000);
+    }
+
+    await startRedis();
+    const deadline = Date.now() + 10_000;
+    let last = await post('/', ['PING']);
+    while (last.status !== 200 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      last = await post('/', ['PING']);
+    }
+    expect(last).toMatchObject({ status: 200, body: { result: 'PONG' } });
+    expect(await post('/multi-exec', [['INCR', 'n'], ['INCR', 'n']])).toMatchObject({
+      status: 200,
+      body: [{ result: 1 }, { result: 2 }],
+    });
+    expect(await post('/pipeline', [['GET', 'n']])).toMatchObject({ status: 200, body: [{ result: '2' }] });
+  });
+
+  it('answers a JSON error when Redis dies in the middle of a pipeline', async () => {
+    const pending = post('/pipeline', [['SET', 'a', '1'], ['EVAL', busy(2_000), 0], ['GET', 'a']]);
+    await new Promise((r) => setTimeout(r, 300));
+    await killRedis();
+    const a = await pending;
+    expect(a.status).toBeGreaterThanOrEqual(200);
+    if (a.status === 200) {
+      expect((a.body as Array<{ error?: string }>).some((item) => item.error?.includes('may or may not'))).toBe(true);
+    } else {
+      expect(a).toMatchObject({ status: 503, body: { error: expect.stringMatching(/may or may not have run/) } });
+    }
+    await startRedis();
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('finishes in-flight requests, then closes', async () => {
+    const own = await startTestGateway({ redisUrl: `redis://127.0.0.1:${port}` });
+    const inFlight = post('/', ['EVAL', busy(400), 0], own);
+    await new Promise((r) => setTimeout(r, 100));
+    const closed = own.close();
+    expect(await inFlight).toMatchObject({ status: 200, body: { result: 1 } });
+    await closed;
+    await expect(fetch(`${own.url}/`, { method: 'POST', body: '["PING"]' })).rejects.toThrow();
+    await own.close();
+  });
+});
