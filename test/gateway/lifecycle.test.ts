@@ -61,7 +61,11 @@ async function post(path: string, body: unknown, target = gw) {
     body: JSON.stringify(body),
   });
   const text = await res.text();
-  return { status: res.status, body: JSON.parse(text) as unknown, sync: res.headers.get('upstash-sync-token') };
+  return {
+    status: res.status,
+    body: JSON.parse(text) as unknown,
+    sync: res.headers.get('upstash-sync-token'),
+  };
 }
 
 /** A Lua script that keeps Redis busy for about `ms` milliseconds. */
@@ -81,7 +85,10 @@ afterAll(async () => {
 
 describe('Redis outage', () => {
   it('answers 503 with a JSON error while Redis is down, and recovers by itself', async () => {
-    expect(await post('/', ['SET', 'k', 'v'])).toMatchObject({ status: 200, body: { result: 'OK' } });
+    expect(await post('/', ['SET', 'k', 'v'])).toMatchObject({
+      status: 200,
+      body: { result: 'OK' },
+    });
     await killRedis();
 
     for (const [path, body] of [
@@ -105,23 +112,42 @@ describe('Redis outage', () => {
       last = await post('/', ['PING']);
     }
     expect(last).toMatchObject({ status: 200, body: { result: 'PONG' } });
-    expect(await post('/multi-exec', [['INCR', 'n'], ['INCR', 'n']])).toMatchObject({
+    expect(
+      await post('/multi-exec', [
+        ['INCR', 'n'],
+        ['INCR', 'n'],
+      ]),
+    ).toMatchObject({
       status: 200,
       body: [{ result: 1 }, { result: 2 }],
     });
-    expect(await post('/pipeline', [['GET', 'n']])).toMatchObject({ status: 200, body: [{ result: '2' }] });
+    expect(await post('/pipeline', [['GET', 'n']])).toMatchObject({
+      status: 200,
+      body: [{ result: '2' }],
+    });
   });
 
   it('answers a JSON error when Redis dies in the middle of a pipeline', async () => {
-    const pending = post('/pipeline', [['SET', 'a', '1'], ['EVAL', busy(2_000), 0], ['GET', 'a']]);
+    const pending = post('/pipeline', [
+      ['SET', 'a', '1'],
+      ['EVAL', busy(2_000), 0],
+      ['GET', 'a'],
+    ]);
     await new Promise((r) => setTimeout(r, 300));
     await killRedis();
     const a = await pending;
     expect(a.status).toBeGreaterThanOrEqual(200);
     if (a.status === 200) {
-      expect((a.body as Array<{ error?: string }>).some((item) => item.error?.includes('may or may not'))).toBe(true);
+      expect(
+        (a.body as Array<{ error?: string }>).some((item) =>
+          item.error?.includes('may or may not'),
+        ),
+      ).toBe(true);
     } else {
-      expect(a).toMatchObject({ status: 503, body: { error: expect.stringMatching(/may or may not have run/) } });
+      expect(a).toMatchObject({
+        status: 503,
+        body: { error: expect.stringMatching(/may or may not have run/) },
+      });
     }
     await startRedis();
   });

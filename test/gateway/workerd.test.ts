@@ -1,0 +1,96 @@
+/**
+ * The Cloudflare build of `@upstash/redis`, inside workerd (Miniflare), against the gateway in
+ * front of the real Redis. The fixture Worker runs a scripted scenario and reports the results.
+ */
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { Redis as IORedis } from 'ioredis';
+import { Miniflare } from 'miniflare';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+
+const P = 't:gw-workerd:';
+let gw: TestGateway;
+let mf: Miniflare;
+let direct: IORedis;
+
+/** Bundles a Worker module the way wrangler would for workerd. */
+async function bundle(entry: string): Promise<string> {
+  const result = await build({
+    entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'neutral',
+    conditions: ['workerd', 'worker', 'browser'],
+    mainFields: ['browser', 'module', 'main'],
+    target: 'es2022',
+    logLevel: 'silent',
+  });
+  return result.outputFiles[0]?.text ?? '';
+}
+
+beforeAll(async () => {
+  direct = new IORedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  await direct.set(`${P}bin`, Buffer.from([0xe2, 0x82, 0xac, 0xff, 0x41]));
+  gw = await startTestGateway();
+  mf = new Miniflare({
+    modules: true,
+    script: await bundle('./fixtures/upstash-worker.ts'),
+    compatibilityDate: '2026-04-26',
+    bindings: { UPSTASH_REDIS_REST_URL: gw.url, UPSTASH_REDIS_REST_TOKEN: gw.token, PREFIX: P },
+  });
+  await mf.ready;
+});
+
+afterAll(async () => {
+  await mf?.dispose();
+  await gw?.close();
+  const keys = await direct.keys(`${P}*`);
+  if (keys.length > 0) await direct.del(...keys);
+  direct.disconnect();
+});
+
+it('runs the scripted scenario with the Cloudflare client inside workerd', async () => {
+  const res = await mf.dispatchFetch('http://worker/');
+  const report = (await res.json()) as Record<string, unknown>;
+  expect(report.failed).toBeUndefined();
+  expect(res.status).toBe(200);
+  expect(report).toMatchObject({
+    set: 'OK',
+    get: 'hello',
+    ok: ['OK', null],
+    json: { a: 1, list: ['x', 2] },
+    incr: 5,
+    float: 2.25,
+    binary: new TextDecoder().decode(Buffer.from([0xe2, 0x82, 0xac, 0xff, 0x41])),
+    unicode: 'zß水🍌',
+    hgetall: { a: 1, b: 'two' },
+    lrange: ['a', 'b', 'c'],
+    zrange: ['a', 1, 'b', 2.5],
+    smembers: ['a', 'b'],
+    eval: [`${P}k`, 'v', 3],
+    evalsha: 'echoed',
+    noscript: { error: expect.stringContaining('NOSCRIPT No matching script. Please use EVAL.') },
+    multi: [1, 2, 2],
+    autoPipelined: ['OK', 'OK', 1, 'PONG', 'hash'],
+  });
+  expect(String(report.scriptFallback)).toMatch(/^fresh-/);
+  const { id, entries } = report.xrange as { id: string; entries: Record<string, unknown> };
+  expect(entries).toEqual({ [id]: { f: 'v' } });
+  const pipeline = report.pipeline as Array<{ result?: unknown; error?: string }>;
+  expect(pipeline[0]?.result).toBe('OK');
+  expect(pipeline[1]?.error).toMatch(/^WRONGTYPE/);
+  expect(pipeline[2]?.result).toBe('v');
+  const counters = (report.concurrentMulti as number[][]).map(([incr, get]) => {
+    expect(get).toBe(incr);
+    return incr;
+  });
+  expect(counters.sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(
+    Array.from({ length: 10 }, (_, i) => i + 1),
+  );
+  const [before, after] = report.syncTokens as string[];
+  expect(before).toBeTruthy();
+  expect(after).toBeTruthy();
+  expect(after).not.toBe(before);
+});
