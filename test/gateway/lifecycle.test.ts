@@ -2,57 +2,16 @@
  * Redis outages and gateway shutdown, against a throwaway redis-server child process (never the
  * shared test Redis, which other files use in parallel).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
-import { Redis as IORedis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import {
+  startTestGateway,
+  startThrowawayRedis,
+  type TestGateway,
+  type ThrowawayRedis,
+} from '../support/gateway.js';
 
-let port: number;
-let child: ChildProcess | undefined;
+let redisServer: ThrowawayRedis;
 let gw: TestGateway;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis(): Promise<void> {
-  child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  const probe = new IORedis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => 50 });
-  probe.on('error', () => {});
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      await probe.connect();
-      await probe.ping();
-      break;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      probe.disconnect();
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  probe.disconnect();
-}
-
-async function killRedis(): Promise<void> {
-  if (!child || child.exitCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
-}
 
 async function post(path: string, body: unknown, target = gw) {
   const res = await fetch(`${target.url}${path}`, {
@@ -73,14 +32,13 @@ const busy = (ms: number) =>
   `local t = redis.call('TIME') while true do local n = redis.call('TIME') if (n[1] - t[1]) * 1000000 + (n[2] - t[2]) > ${ms * 1000} then break end end return 1`;
 
 beforeAll(async () => {
-  port = await freePort();
-  await startRedis();
-  gw = await startTestGateway({ redisUrl: `redis://127.0.0.1:${port}` });
+  redisServer = await startThrowawayRedis();
+  gw = await startTestGateway({ redisUrl: redisServer.url });
 });
 
 afterAll(async () => {
   await gw?.close();
-  await killRedis();
+  await redisServer?.kill();
 });
 
 describe('Redis outage', () => {
@@ -89,7 +47,7 @@ describe('Redis outage', () => {
       status: 200,
       body: { result: 'OK' },
     });
-    await killRedis();
+    await redisServer.kill();
 
     for (const [path, body] of [
       ['/', ['GET', 'k']],
@@ -104,7 +62,7 @@ describe('Redis outage', () => {
       expect(Date.now() - started).toBeLessThan(6_000);
     }
 
-    await startRedis();
+    await redisServer.restart();
     const deadline = Date.now() + 10_000;
     let last = await post('/', ['PING']);
     while (last.status !== 200 && Date.now() < deadline) {
@@ -134,7 +92,7 @@ describe('Redis outage', () => {
       ['GET', 'a'],
     ]);
     await new Promise((r) => setTimeout(r, 300));
-    await killRedis();
+    await redisServer.kill();
     const a = await pending;
     expect(a.status).toBeGreaterThanOrEqual(200);
     if (a.status === 200) {
@@ -149,13 +107,13 @@ describe('Redis outage', () => {
         body: { error: expect.stringMatching(/may or may not have run/) },
       });
     }
-    await startRedis();
+    await redisServer.restart();
   });
 });
 
 describe('graceful shutdown', () => {
   it('finishes in-flight requests, then closes', async () => {
-    const own = await startTestGateway({ redisUrl: `redis://127.0.0.1:${port}` });
+    const own = await startTestGateway({ redisUrl: redisServer.url });
     const inFlight = post('/', ['EVAL', busy(400), 0], own);
     await new Promise((r) => setTimeout(r, 100));
     const closed = own.close();

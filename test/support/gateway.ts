@@ -8,7 +8,11 @@
  * const redis = new Redis({ url: gw.url, token: gw.token }); // @upstash/redis
  * afterAll(() => gw.close());
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { type AddressInfo, createServer } from 'node:net';
+import { Redis as IORedis } from 'ioredis';
 import { pino } from 'pino';
 import {
   type GatewayConfig,
@@ -68,4 +72,72 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     ...(options.redisWaitMs === undefined ? {} : { redisWaitMs: options.redisWaitMs }),
   });
   return { ...running, token, readonlyToken };
+}
+
+/** A private redis-server child process (for tests that kill, flush or restart Redis). */
+export interface ThrowawayRedis {
+  url: string;
+  port: number;
+  /** SIGKILLs the server (no-op if not running). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port (empty: no persistence). */
+  restart(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function untilPong(port: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const probe = new IORedis(port, '127.0.0.1', {
+      lazyConnect: true,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+    });
+    probe.on('error', () => {});
+    try {
+      await probe.connect();
+      await probe.ping();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      probe.disconnect();
+    }
+  }
+}
+
+/**
+ * Starts `redis-server` (on PATH) on a free port, without persistence, and waits until it
+ * answers. Never point destructive tests at the shared test Redis: use this.
+ */
+export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
+    await untilPong(port);
+  };
+  const kill = async () => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  };
+  await start();
+  return { url: `redis://127.0.0.1:${port}`, port, kill, restart: start };
 }
