@@ -70,10 +70,14 @@ const encoder = new TextEncoder();
 
 /** Turns zod issues into `ValidationIssue`s, with `prefix` before each path. */
 export function toIssues(error: z.ZodError, prefix = ''): ValidationIssue[] {
-  return error.issues.map((issue) => {
-    const path = [prefix, ...issue.path.map(String)].filter((part) => part !== '').join('.');
-    return { path: path || '(root)', message: issue.message };
-  });
+  const join = (parts: readonly PropertyKey[]): string =>
+    [prefix, ...parts.map(String)].filter((part) => part !== '').join('.') || '(root)';
+  return error.issues.flatMap((issue) =>
+    // zod reports unknown fields at the object's path; name each field instead.
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: join([...issue.path, key]), message: 'Unknown field' }))
+      : [{ path: join(issue.path), message: issue.message }],
+  );
 }
 
 /**

@@ -9,8 +9,20 @@ import { CorruptRecordError } from './errors.js';
 import { PRIORITIES, type Priority } from './priority.js';
 import { TASK_STATES, type TaskState } from './task-state.js';
 
-const count = z.coerce.number().int().min(0);
-const millis = z.coerce.number().int().min(0);
+/** The largest time a `Date` can hold (ms); a later one would make `toTaskView` throw. */
+const MAX_DATE_MS = 8_640_000_000_000_000;
+/**
+ * A decimal integer as the scripts store it. Not `z.coerce.number()`, which reads '' and ' ' as
+ * 0 and accepts '1e3' or '0x10': a field like that is corruption, not a number.
+ */
+const integer = z
+  .preprocess(
+    (value) => (typeof value === 'number' ? String(value) : value),
+    z.string().regex(/^\d+$/, 'is not a decimal integer'),
+  )
+  .transform((text) => Number(text));
+const count = integer.pipe(z.int().min(0));
+const millis = integer.pipe(z.int().min(0).max(MAX_DATE_MS));
 const json = z.string().transform((text, ctx) => {
   try {
     return JSON.parse(text) as unknown;

@@ -16,14 +16,19 @@ ARGV[3]: fields per task (13), then n groups of:
   idempotency TTL ms, maxAttempts, timeoutMs, backoffMs, backoffMaxMs, resultTtlMs, deadTtlMs
 Returns: flat array, 3 entries per task: id, state, duplicate (1 when an idempotency key
   already named a task: id and state are that task's; state 'expired' if its record is gone).
-Errors: 'ERR forklift: ...' when an argument is malformed or a task id exists; nothing written.`,
+Errors: 'ERR forklift: ...' when an argument is malformed (numbers must be decimal integers >= 0,
+  an idempotency TTL > 0), or a task id exists or repeats in the batch; nothing is written.`,
   includes: [LUA_BASE],
   body: `
 local n = tonumber(ARGV[2])
 local width = tonumber(ARGV[3])
-if not n or width ~= 13 then return redis.error_reply('ERR forklift: bad enqueue arguments') end
+if not n or width ~= 13 or #ARGV ~= 3 + n * width then
+  return redis.error_reply('ERR forklift: bad enqueue arguments')
+end
 
--- Validate everything before the first write, so a bad batch writes nothing.
+-- Validate everything before the first write, so a bad batch writes nothing. Numbers must be
+-- decimal integers: Redis would reject a TTL of '1.5', '-1' or '1e3' half-way through the batch.
+local seen = {}
 for i = 0, n - 1 do
   local b = 3 + i * width
   local id, prio = ARGV[b + 1], ARGV[b + 4]
@@ -32,10 +37,15 @@ for i = 0, n - 1 do
     return redis.error_reply('ERR forklift: task ' .. i .. ' has unknown priority ' .. tostring(prio))
   end
   for f = 5, 13 do
-    if f ~= 6 and not tonumber(ARGV[b + f]) then
-      return redis.error_reply('ERR forklift: task ' .. i .. ' field ' .. f .. ' is not a number')
+    if f ~= 6 and not string.match(ARGV[b + f], '^%d+$') then
+      return redis.error_reply('ERR forklift: task ' .. i .. ' field ' .. f .. ' is not a non-negative integer')
     end
   end
+  if ARGV[b + 6] ~= '' and tonumber(ARGV[b + 7]) == 0 then
+    return redis.error_reply('ERR forklift: task ' .. i .. ' field 7 (idempotency TTL) must be positive')
+  end
+  if seen[id] then return redis.error_reply('ERR forklift: task id ' .. id .. ' appears twice') end
+  seen[id] = true
   if redis.call('EXISTS', task_key(id)) == 1 then
     return redis.error_reply('ERR forklift: task id ' .. id .. ' already exists')
   end

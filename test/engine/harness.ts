@@ -1,0 +1,223 @@
+/**
+ * Shared set-up for the engine script tests: one Redis connection and one key namespace per test
+ * file (deleted after the file), and a fresh queue per test (`suite.queue()`), so tests never see
+ * each other's lanes. Everything runs against the real Redis; nothing is mocked.
+ */
+import type { Redis } from 'ioredis';
+import { afterAll } from 'vitest';
+import { DEFAULT_POLICY } from '../../shared/defaults.js';
+import { type QueueKeys, queueKeys } from '../../shared/keys.js';
+import type { QueueClient } from '../../shared/queue-client.js';
+import { runScript } from '../../shared/script-runner.js';
+import {
+  claimScript,
+  ENQUEUE_FIELDS_PER_TASK,
+  enqueueScript,
+  type LuaScript,
+  registerHostScript,
+} from '../../shared/scripts/index.js';
+import { pairsToObject } from '../../shared/task-record.js';
+import { ioredisTransport } from '../../worker-host/redis/ioredis-transport.js';
+import { deleteNamespace, testNamespace, testQueue, testRedis } from '../support/redis.js';
+
+/** One task of a raw enqueue call; unset fields take the default policy. */
+export interface TaskInit {
+  id: string;
+  type?: string;
+  payload?: string;
+  priority?: string;
+  delayMs?: number;
+  idempotencyKey?: string;
+  idempotencyTtlMs?: number;
+  maxAttempts?: number;
+  timeoutMs?: number;
+  backoffMs?: number;
+  backoffMaxMs?: number;
+  resultTtlMs?: number;
+  deadTtlMs?: number;
+}
+
+/** The 13 enqueue ARGV entries of one task. */
+export function taskArgs(t: TaskInit): string[] {
+  return [
+    t.id,
+    t.type ?? 'square',
+    t.payload ?? '{"x":2}',
+    t.priority ?? 'normal',
+    String(t.delayMs ?? 0),
+    t.idempotencyKey ?? '',
+    String(t.idempotencyTtlMs ?? 86_400_000),
+    String(t.maxAttempts ?? DEFAULT_POLICY.maxAttempts),
+    String(t.timeoutMs ?? DEFAULT_POLICY.timeoutMs),
+    String(t.backoffMs ?? DEFAULT_POLICY.backoffMs),
+    String(t.backoffMaxMs ?? DEFAULT_POLICY.backoffMaxMs),
+    String(t.resultTtlMs ?? DEFAULT_POLICY.resultTtlMs),
+    String(t.deadTtlMs ?? DEFAULT_POLICY.deadTtlMs),
+  ];
+}
+
+/** One task leased by claim/complete/fail. */
+export interface Claimed {
+  token: string;
+  id: string;
+  fields: Record<string, string>;
+}
+
+/** Reads `token, id, HGETALL` triples from a script reply, starting at `from`. */
+export function claimedFrom(reply: readonly unknown[], from: number): Claimed[] {
+  const out: Claimed[] = [];
+  for (let i = from; i + 2 < reply.length; i += 3) {
+    out.push({
+      token: String(reply[i]),
+      id: String(reply[i + 1]),
+      fields: pairsToObject(reply[i + 2] as unknown[]),
+    });
+  }
+  return out;
+}
+
+/** Sleeps `ms` milliseconds. */
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One queue of its own, with helpers to run scripts and read its keys. */
+export class EngineQueue {
+  readonly keys: QueueKeys;
+  readonly client: QueueClient;
+
+  constructor(
+    readonly redis: Redis,
+    namespace: string,
+    readonly name: string,
+  ) {
+    this.keys = queueKeys(name, namespace);
+    this.client = testQueue(redis, namespace, name);
+  }
+
+  /** Runs `script` with this queue's KEYS, the prefix, then `args`. */
+  run(script: LuaScript, ...args: (string | number)[]): Promise<unknown> {
+    return runScript(ioredisTransport(this.redis), script, this.keys.scriptKeys, [
+      this.keys.prefix,
+      ...args.map(String),
+    ]);
+  }
+
+  /** Runs `script` and expects an array reply. */
+  async runArray(script: LuaScript, ...args: (string | number)[]): Promise<unknown[]> {
+    const reply = await this.run(script, ...args);
+    if (!Array.isArray(reply)) throw new Error(`${script.name} replied ${String(reply)}`);
+    return reply;
+  }
+
+  /** Raw enqueue of `tasks`; returns the flat reply. */
+  enqueue(...tasks: TaskInit[]): Promise<unknown[]> {
+    return this.runArray(
+      enqueueScript,
+      tasks.length,
+      ENQUEUE_FIELDS_PER_TASK,
+      ...tasks.flatMap(taskArgs),
+    );
+  }
+
+  /** Registers `host` with `tokens` for `ttlMs`. */
+  registerHost(host: string, tokens: readonly string[], ttlMs = 60_000): Promise<unknown> {
+    return this.run(registerHostScript, host, ttlMs, '{"pid":1}', ...tokens);
+  }
+
+  /** Claims for `host` with `tokens`; returns nextDelayedAt and the leased tasks. */
+  async claim(
+    host: string,
+    tokens: readonly string[],
+    { leaseMs = 30_000, order = 'hnl' } = {},
+  ): Promise<{ nextDelayedAt: number; tasks: Claimed[] }> {
+    const reply = await this.runArray(claimScript, host, leaseMs, order, ...tokens);
+    return { nextDelayedAt: Number(reply[0]), tasks: claimedFrom(reply, 1) };
+  }
+
+  /** HGETALL of task `id`'s record. */
+  record(id: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.keys.task(id));
+  }
+
+  /** The ids in a lane, head first. */
+  lane(priority: 'high' | 'normal' | 'low'): Promise<string[]> {
+    const key = { high: this.keys.laneHigh, normal: this.keys.laneNormal, low: this.keys.laneLow };
+    return this.redis.lrange(key[priority], 0, -1);
+  }
+
+  /** A zset as `{ member: score }`. */
+  async zset(key: string): Promise<Record<string, number>> {
+    const flat: unknown[] = (await this.redis.zrange(key, '0', '-1', 'WITHSCORES')).flat();
+    const out: Record<string, number> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = Number(flat[i + 1]);
+    return out;
+  }
+
+  /** The stats hash, numbers as strings. */
+  stats(): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.keys.stats);
+  }
+
+  /** The host's token list. */
+  tokens(host: string): Promise<string[]> {
+    return this.redis.lrange(this.keys.tokens(host), 0, -1);
+  }
+
+  /** Every key of this queue, sorted. */
+  async allKeys(): Promise<string[]> {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.redis.scan(cursor, 'MATCH', `${this.keys.prefix}*`);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+    return keys.sort();
+  }
+
+  /** A snapshot of every key of this queue (type, value, TTL) to prove nothing was written. */
+  async snapshot(): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const key of await this.allKeys()) {
+      const [type, dump, pttl] = await Promise.all([
+        this.redis.type(key),
+        this.redis.dumpBuffer(key),
+        this.redis.pttl(key),
+      ]);
+      out[key] = `${type} ${dump?.toString('hex')} ${pttl > 0 ? 'ttl' : pttl}`;
+    }
+    return out;
+  }
+
+  /** Redis server time in ms, the clock the scripts use. */
+  async now(): Promise<number> {
+    const [seconds, micros] = await this.redis.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+}
+
+/**
+ * Opens a connection and a namespace for one test file; closes and deletes them after it.
+ * `queue()` gives each test a queue of its own in that namespace.
+ */
+export function engineSuite(file: string): {
+  redis: Redis;
+  namespace: string;
+  queue(): EngineQueue;
+} {
+  const redis = testRedis();
+  const namespace = testNamespace(file);
+  let n = 0;
+  afterAll(async () => {
+    await deleteNamespace(redis, namespace);
+    redis.disconnect();
+  });
+  return {
+    redis,
+    namespace,
+    queue: () => {
+      n += 1;
+      return new EngineQueue(redis, namespace, `q${n}`);
+    },
+  };
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { QUEUE_NAME_PATTERN, queueKeys } from '../../shared/keys.js';
+
+/** The hash tag Redis Cluster hashes: the text between the first '{' and the next '}'. */
+function hashTag(key: string): string | undefined {
+  const open = key.indexOf('{');
+  const close = key.indexOf('}', open + 1);
+  return open >= 0 && close > open + 1 ? key.slice(open + 1, close) : undefined;
+}
+
+describe('queueKeys', () => {
+  const keys = queueKeys('emails', 'ns');
+
+  it('builds every key under the prefix with the {queue} hash tag', () => {
+    const all = [
+      ...keys.scriptKeys,
+      keys.task('t-1'),
+      keys.idempotency('some:key{with}braces'),
+      keys.tokens('host-1'),
+      keys.host('host-1'),
+    ];
+    expect(keys.prefix).toBe('ns:{emails}:');
+    for (const key of all) {
+      expect(key.startsWith(keys.prefix)).toBe(true);
+      expect(hashTag(key)).toBe('emails');
+    }
+  });
+
+  it('passes the fixed keys to scripts in the documented order', () => {
+    expect(keys.scriptKeys).toEqual([
+      'ns:{emails}:lane:high',
+      'ns:{emails}:lane:normal',
+      'ns:{emails}:lane:low',
+      'ns:{emails}:delayed',
+      'ns:{emails}:active',
+      'ns:{emails}:dead',
+      'ns:{emails}:stats',
+      'ns:{emails}:signal',
+      'ns:{emails}:hosts',
+    ]);
+    expect(keys.task('a')).toBe('ns:{emails}:task:a');
+    expect(keys.idempotency('k')).toBe('ns:{emails}:idem:k');
+    expect(keys.tokens('h')).toBe('ns:{emails}:tokens:h');
+    expect(keys.host('h')).toBe('ns:{emails}:host:h');
+  });
+
+  it("uses the 'forklift' namespace by default", () => {
+    expect(queueKeys('default').laneHigh).toBe('forklift:{default}:lane:high');
+  });
+
+  it('accepts names of 1-64 allowed characters', () => {
+    for (const name of ['a', 'A.b_c-9', 'x'.repeat(64)]) {
+      expect(QUEUE_NAME_PATTERN.test(name)).toBe(true);
+      expect(queueKeys(name).prefix).toBe(`forklift:{${name}}:`);
+    }
+  });
+
+  it.each(['', 'x'.repeat(65), 'a{b', 'a}b', 'a:b', 'a b', 'é', 'a\n'])(
+    'throws a TypeError for the queue name %j',
+    (name) => {
+      expect(() => queueKeys(name)).toThrow(TypeError);
+      expect(() => queueKeys(name)).toThrow(`Invalid queue name ${JSON.stringify(name)}`);
+    },
+  );
+
+  it.each(['', 'a{b}', 'a b', 'x'.repeat(65)])('throws a TypeError for the namespace %j', (ns) => {
+    expect(() => queueKeys('q', ns)).toThrow(TypeError);
+    expect(() => queueKeys('q', ns)).toThrow(/Invalid key namespace/);
+  });
+});
