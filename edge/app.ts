@@ -1,0 +1,89 @@
+/**
+ * The edge producer: a Hono app that authenticates callers, validates tasks with the shared
+ * rules, and writes them to Redis through @upstash/redis with the engine's scripts.
+ *
+ * | route                    | auth | answer                                             |
+ * |--------------------------|------|----------------------------------------------------|
+ * | `GET /healthz`           | no   | 200 `{ status: 'ok' }` (does not touch Redis)      |
+ * | `GET /openapi.json`      | no   | the OpenAPI 3.1 document, built from `schemas.ts`  |
+ * | `POST /v1/tasks`         | yes  | 202 `{ id, state, duplicate }`                     |
+ * | `POST /v1/tasks/batch`   | yes  | 202 `{ tasks: [{ id, state, duplicate }] }`        |
+ * | `GET /v1/tasks/{id}`     | yes  | 200 the task view, 404                             |
+ * | `DELETE /v1/tasks/{id}`  | yes  | 200 `{ id, state: 'canceled' }`, 404, 409          |
+ * | `GET /v1/stats`          | yes  | 200 the queue counters                             |
+ *
+ * Every `/v1/*` request passes `authenticate` (tokens, then config) and `limitBody` before its
+ * handler reads anything; every error leaves through `onError` as `{ error: { code, … } }`.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { authenticate } from './auth.js';
+import { limitBody } from './body.js';
+import type { AppEnv } from './context.js';
+import { ApiError, errorBody, logServerError, toApiError } from './errors.js';
+import { statsRoutes } from './routes/stats.js';
+import { taskRoutes } from './routes/tasks.js';
+import { healthSchema } from './schemas.js';
+
+/** The API version prefix. */
+export const API_PREFIX = '/v1';
+
+/**
+ * Builds the app. The Worker's entry point (`index.ts`) exports one instance.
+ *
+ * @example
+ * const app = createApp();
+ * const res = await app.request('/healthz');
+ */
+export function createApp(): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.onError((error, c) => {
+    const apiError = toApiError(error);
+    if (apiError.status >= 500 && apiError.code !== 'not_configured') {
+      logServerError(apiError, c.req.raw);
+    }
+    return c.json(errorBody(apiError), apiError.status, apiError.headers);
+  });
+  app.notFound((c) => {
+    const error = new ApiError(404, 'not_found', `No route ${c.req.method} ${c.req.path}`);
+    return c.json(errorBody(error), 404);
+  });
+
+  app.openapi(
+    {
+      method: 'get',
+      path: '/healthz',
+      tags: ['meta'],
+      summary: 'Liveness (public; does not touch Redis)',
+      responses: {
+        200: { description: 'Alive', content: { 'application/json': { schema: healthSchema } } },
+      },
+    },
+    (c) => c.json({ status: 'ok' as const }, 200),
+  );
+
+  app.use(`${API_PREFIX}/*`, authenticate, limitBody);
+  app.route(API_PREFIX, taskRoutes());
+  app.route(API_PREFIX, statsRoutes());
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'One of the tokens in the FORKLIFT_API_TOKENS secret.',
+  });
+  let document: unknown;
+  app.get('/openapi.json', (c) => {
+    document ??= app.getOpenAPI31Document({
+      openapi: '3.1.0',
+      info: {
+        title: 'Forklift edge API',
+        version: '1.0.0',
+        description:
+          'Enqueue and inspect Forklift tasks. Errors are `{ error: { code, message, details? } }`.',
+      },
+    });
+    return c.json(document as Record<string, unknown>);
+  });
+
+  return app;
+}

@@ -1,0 +1,90 @@
+/**
+ * Who may call `/v1/*`: a request must carry `Authorization: Bearer <token>` with one of the
+ * tokens in `FORKLIFT_API_TOKENS`. The check runs before the body is read.
+ *
+ * The comparison takes the same time whatever the token: both sides are hashed with SHA-256 and
+ * every configured digest is compared byte by byte in full, so neither the length nor the first
+ * differing byte of a guess shows in the response time.
+ *
+ * Order of answers: no token configured → 503 `not_configured` (the API never runs open);
+ * bad or missing bearer token → 401 `unauthorized`; any other setting missing or invalid → 503
+ * `not_configured` naming it (only authenticated callers learn about the configuration).
+ */
+import { createMiddleware } from 'hono/factory';
+import { configFor } from './config.js';
+import type { AppEnv } from './context.js';
+import { ApiError } from './errors.js';
+import { queueFor } from './store.js';
+
+const encoder = new TextEncoder();
+
+async function sha256(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
+}
+
+const digestCache = new WeakMap<readonly string[], Promise<Uint8Array[]>>();
+
+function digestsOf(tokens: readonly string[]): Promise<Uint8Array[]> {
+  let digests = digestCache.get(tokens);
+  if (!digests) {
+    digests = Promise.all(tokens.map(sha256));
+    digestCache.set(tokens, digests);
+  }
+  return digests;
+}
+
+/** Equal-length byte arrays compared without an early exit. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
+  return diff === 0;
+}
+
+/** True when `presented` is one of `tokens`, in time independent of both. */
+export async function tokenMatches(presented: string, tokens: readonly string[]): Promise<boolean> {
+  const [digest, known] = await Promise.all([sha256(presented), digestsOf(tokens)]);
+  let matched = false;
+  for (const candidate of known) matched = sameBytes(digest, candidate) || matched;
+  return matched;
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or null. */
+export function bearerToken(header: string | undefined): string | null {
+  const match = /^Bearer +(\S+) *$/i.exec(header ?? '');
+  return match?.[1] ?? null;
+}
+
+const unauthorized = () =>
+  new ApiError(401, 'unauthorized', 'Send Authorization: Bearer <token> with a valid API token', {
+    headers: { 'WWW-Authenticate': 'Bearer realm="forklift"' },
+  });
+
+/**
+ * Authenticates the caller, then puts the config and the queue client on the context.
+ *
+ * @example
+ * app.use('/v1/*', authenticate);
+ */
+export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
+  const result = configFor(c.env);
+  const tokens = result.ok ? result.config.apiTokens : result.apiTokens;
+  if (tokens.length === 0) {
+    throw new ApiError(
+      503,
+      'not_configured',
+      'FORKLIFT_API_TOKENS is not set (or lists no token): the API refuses to serve without authentication. ' +
+        'Set it with `wrangler secret put FORKLIFT_API_TOKENS` (comma-separated tokens).',
+      { headers: { 'Retry-After': '60' } },
+    );
+  }
+  const presented = bearerToken(c.req.header('authorization'));
+  if (presented === null || !(await tokenMatches(presented, tokens))) throw unauthorized();
+  if (!result.ok) {
+    throw new ApiError(503, 'not_configured', `Not configured: ${result.problems.join('; ')}`, {
+      details: { problems: result.problems },
+    });
+  }
+  c.set('config', result.config);
+  c.set('queue', queueFor(result.config));
+  await next();
+});

@@ -1,0 +1,41 @@
+/**
+ * Request bodies: a size cap on the raw bytes (413 before anything is parsed), then JSON.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { AppEnv } from './context.js';
+import { ApiError } from './errors.js';
+
+/**
+ * Caps the body at the configured `maxRequestBytes` (by Content-Length when sent, otherwise by
+ * counting the stream) and answers 413 `payload_too_large` above it.
+ */
+export const limitBody: MiddlewareHandler<AppEnv> = (c, next) => {
+  const maxSize = c.var.config.maxRequestBytes;
+  return bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new ApiError(
+        413,
+        'payload_too_large',
+        `The request body is over the limit of ${maxSize} bytes`,
+        { details: { limit: maxSize } },
+      );
+    },
+  })(c, next);
+};
+
+/**
+ * The body parsed as JSON (whatever the Content-Type).
+ * @throws ApiError 400 `invalid_json` when it is empty or not JSON.
+ */
+export async function readJson(c: Context<AppEnv>): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.trim() === '') throw new ApiError(400, 'invalid_json', 'The request body is empty');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ApiError(400, 'invalid_json', `The request body is not valid JSON: ${reason}`);
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * What a request handler gets besides the request: the bindings (`c.env`) and, once
+ * `authenticate` has run, the validated config and the queue client (`c.var`).
+ */
+import type { QueueClient } from '../shared/index.js';
+import type { EdgeConfig } from './config.js';
+import type { EdgeEnv } from './env.js';
+
+/** The Hono environment of the edge app. */
+export interface AppEnv {
+  Bindings: EdgeEnv;
+  Variables: {
+    /** Set by `authenticate` on every `/v1/*` request. */
+    config: EdgeConfig;
+    /** Set by `authenticate` on every `/v1/*` request. */
+    queue: QueueClient;
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * Runs the edge Worker inside workerd (Miniflare) for tests and benchmarks: `edge/index.ts` is
+ * bundled with esbuild the way wrangler bundles it for Workers (once per process), then started
+ * with the given bindings. Nothing is mocked: the Worker's fetches go to whatever
+ * `UPSTASH_REDIS_REST_URL` names (the test gateway in front of the real Redis).
+ *
+ * @example
+ * const gw = await startTestGateway();
+ * const edge = await startTestEdge({ bindings: edgeBindings(gw, { namespace }) });
+ * const res = await edge.fetch('/v1/stats', { headers: { authorization: `Bearer ${TEST_API_TOKEN}` } });
+ * await edge.dispose();
+ */
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import {
+  Miniflare,
+  type Request as MiniflareRequest,
+  type Response,
+  fetch as undiciFetch,
+} from 'miniflare';
+
+/** The compatibility date of wrangler.toml. */
+export const EDGE_COMPATIBILITY_DATE = '2026-04-26';
+
+/** An API token the tests configure (the Worker's FORKLIFT_API_TOKENS includes it). */
+export const TEST_API_TOKEN = 'test-api-token-0123456789abcdef';
+
+const entry = fileURLToPath(new URL('../../edge/index.ts', import.meta.url));
+
+let bundle: Promise<string> | undefined;
+
+/** The Worker as one ES module, bundled for workerd (cached per process). */
+export function bundleEdge(): Promise<string> {
+  bundle ??= build({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    conditions: ['workerd', 'worker', 'browser'],
+    mainFields: ['browser', 'module', 'main'],
+    logLevel: 'silent',
+  }).then((result) => {
+    const [file] = result.outputFiles;
+    if (!file) throw new Error('esbuild produced no output for edge/index.ts');
+    return file.text;
+  });
+  return bundle;
+}
+
+/** A running edge Worker. */
+export interface TestEdge {
+  /** Sends a request to the Worker; `path` is relative to `http://edge.test`. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** Requests the Worker made to the outside (only with `countOutbound`). */
+  readonly outbound: readonly { method: string; url: string }[];
+  /** Stops workerd. */
+  dispose(): Promise<void>;
+}
+
+/** Options of {@link startTestEdge}. */
+export interface TestEdgeOptions {
+  /** The Worker's vars and secrets (strings). */
+  bindings: Record<string, string>;
+  /**
+   * Route the Worker's outbound fetches through Node to record them in `outbound` (for
+   * round-trip assertions; adds latency, so not for benchmarks). @default false
+   */
+  countOutbound?: boolean;
+  /** Print the Worker's console output. @default process.env.FORKLIFT_TEST_LOG_LEVEL set */
+  showLogs?: boolean;
+}
+
+/** Bindings pointing the Worker at a gateway, with `TEST_API_TOKEN` allowed. */
+export function edgeBindings(
+  gateway: { url: string; token: string },
+  options: { namespace: string; queue?: string; extra?: Record<string, string> },
+): Record<string, string> {
+  return {
+    UPSTASH_REDIS_REST_URL: gateway.url,
+    UPSTASH_REDIS_REST_TOKEN: gateway.token,
+    FORKLIFT_API_TOKENS: `other-token-abcdefghijklmnop, ${TEST_API_TOKEN}`,
+    FORKLIFT_QUEUE: options.queue ?? 'default',
+    FORKLIFT_NAMESPACE: options.namespace,
+    ...options.extra,
+  };
+}
+
+/** Starts the edge Worker in workerd with `bindings`. */
+export async function startTestEdge(options: TestEdgeOptions): Promise<TestEdge> {
+  const outbound: { method: string; url: string }[] = [];
+  const showLogs = options.showLogs ?? process.env.FORKLIFT_TEST_LOG_LEVEL !== undefined;
+  const mf = new Miniflare({
+    modules: true,
+    script: await bundleEdge(),
+    compatibilityDate: EDGE_COMPATIBILITY_DATE,
+    bindings: options.bindings,
+    ...(showLogs ? {} : { handleRuntimeStdio: () => {} }),
+    ...(options.countOutbound
+      ? {
+          outboundService: (request: MiniflareRequest) => {
+            outbound.push({ method: request.method, url: request.url });
+            return undiciFetch(request);
+          },
+        }
+      : {}),
+  });
+  await mf.ready;
+  return {
+    fetch: (path, init) =>
+      mf.dispatchFetch(
+        new URL(path, 'http://edge.test'),
+        init as Parameters<Miniflare['dispatchFetch']>[1],
+      ),
+    outbound,
+    dispose: () => mf.dispose(),
+  };
+}
