@@ -149,9 +149,11 @@ end
 local function claim_for(host, token, order, now, lease_ms)
   local id, key = pop_next(order, now)
   if not id then return nil end
-  local attempts = redis.pcall('HINCRBY', key, 'attempts', 1)
+  -- A bad counter must not stop the lease: the host decodes the record and fails it as corrupt.
+  -- Only a bad 'claims' restarts at 1; a good one keeps counting, so no lease id is reused.
+  redis.pcall('HINCRBY', key, 'attempts', 1)
   local claims = redis.pcall('HINCRBY', key, 'claims', 1)
-  if type(attempts) ~= 'number' or type(claims) ~= 'number' then
+  if type(claims) ~= 'number' then
     redis.call('HSET', key, 'claims', 1)
   end
   redis.call('HSET', key, 'state', 'active', 'startedAt', now, 'host', host, 'token', token)

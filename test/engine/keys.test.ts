@@ -12,12 +12,14 @@ describe('queueKeys', () => {
   const keys = queueKeys('emails', 'ns');
 
   it('builds every key under the prefix with the {queue} hash tag', () => {
+    // Every per-id builder (task, idempotency, tokens, host, and any added later).
+    const builders = Object.values(keys).filter(
+      (value): value is (id: string) => string => typeof value === 'function',
+    );
+    expect(builders.length).toBeGreaterThanOrEqual(4);
     const all = [
       ...keys.scriptKeys,
-      keys.task('t-1'),
-      keys.idempotency('some:key{with}braces'),
-      keys.tokens('host-1'),
-      keys.host('host-1'),
+      ...builders.flatMap((build) => [build('t-1'), build('some:key{with}braces')]),
     ];
     expect(keys.prefix).toBe('ns:{emails}:');
     for (const key of all) {
