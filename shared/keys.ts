@@ -15,6 +15,7 @@
  * | `forklift:{q}:hosts`               | zset   | live worker hosts, scored by heartbeat expiry (ms)   |
  * | `forklift:{q}:host:<host>`         | hash   | a host's description (pid, concurrency, ...), TTL    |
  * | `forklift:{q}:tokens:<host>`       | list   | a host's free slots (the semaphore), TTL             |
+ * | `forklift:{q}:wake:<host>`         | list   | a host's own wake-up marker (BLPOP'd with signal), TTL|
  * | `forklift:{q}:task:<id>`           | hash   | the task record; TTL once finished                   |
  * | `forklift:{q}:idem:<key>`          | string | task id for an idempotency key, TTL                  |
  * | `forklift:{q}:corrupt:<id>`        | any    | a task key that was not a hash, set aside, TTL       |
@@ -46,6 +47,8 @@ export interface QueueKeys {
   tokens(hostId: string): string;
   /** The description hash of worker host `hostId`. */
   host(hostId: string): string;
+  /** The private wake-up list of worker host `hostId` (it blocks on it with `signal`). */
+  wake(hostId: string): string;
 }
 
 /**
@@ -89,5 +92,6 @@ export function queueKeys(queue: string, namespace = 'forklift'): QueueKeys {
     idempotency: (key) => `${prefix}idem:${key}`,
     tokens: (hostId) => `${prefix}tokens:${hostId}`,
     host: (hostId) => `${prefix}host:${hostId}`,
+    wake: (hostId) => `${prefix}wake:${hostId}`,
   };
 }

@@ -1,0 +1,179 @@
+/**
+ * `startWorkerHost`: one worker host = one ioredis command connection, one dedicated blocking
+ * connection, a pool of forked children and the dispatcher between them.
+ *
+ * Shutdown (`close`, or SIGTERM/SIGINT through the CLI): stop claiming; children finish what
+ * they hold; after `graceMs` the running tasks' AbortSignals fire and, a second later, the
+ * children are killed and every unfinished task goes back to the head of its lane with its
+ * attempt refunded. Then the host unregisters and disconnects. `close({ force: true })` (a
+ * second signal) skips the wait.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { queueKeys } from '../shared/keys.js';
+import { Dispatcher } from './dispatcher.js';
+import { HostScripts } from './engine/host-scripts.js';
+import { strictLaneOrder, weightedLaneOrder } from './engine/lane-order.js';
+import { createLogger } from './logger.js';
+import { ProcessPool } from './pool/pool.js';
+import { connectRedis } from './redis/connect.js';
+import { resolveWorkerOptions, type WorkerOptions } from './worker-options.js';
+
+/** A running worker host. */
+export interface WorkerHost {
+  /** This host's id (its token list is `forklift:{queue}:tokens:<hostId>`). */
+  readonly hostId: string;
+  /**
+   * Shuts down gracefully (see above); resolves when done. Calling it again with
+   * `{ force: true }` cuts the grace period short.
+   */
+  close(options?: { force?: boolean; graceMs?: number }): Promise<void>;
+  /** Pids of the live child processes. */
+  pids(): number[];
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The built-in handlers module (the `square` task and any others declared in shared/tasks). */
+export const BUILTIN_HANDLERS = fileURLToPath(
+  new URL(`./handlers/index.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url),
+);
+
+/** Starts a worker host; resolves once it is registered and its children are starting. */
+export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost> {
+  const options = resolveWorkerOptions(input);
+  const log: Logger = options.logger ?? createLogger();
+  const keys = queueKeys(options.queue, options.namespace);
+  const hostId = options.hostId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const hostLog = log.child({ queue: options.queue, host: hostId });
+
+  const onRedisError = (error: Error) =>
+    hostLog.warn({ err: error.message }, 'redis connection error');
+  const commands = connectRedis(options.redisUrl, {
+    name: `forklift:${hostId}`,
+    onError: onRedisError,
+  });
+  const blocking = connectRedis(options.redisUrl, {
+    name: `forklift:${hostId}:wait`,
+    blocking: true,
+    onError: onRedisError,
+  });
+  const scripts = new HostScripts(commands, keys, hostId);
+
+  let dispatcher: Dispatcher | undefined;
+  const pool = new ProcessPool({
+    size: options.concurrency,
+    handlersModule: options.handlersModule ?? BUILTIN_HANDLERS,
+    maxTasksPerChild: options.maxTasksPerChild,
+    maxChildMemoryMb: options.maxChildMemoryMb,
+    logger: hostLog,
+    events: {
+      ready: () => dispatcher?.onSlotReady(),
+      outcome: (slot, task, outcome) => dispatcher?.onOutcome(slot, task, outcome),
+      lost: (slot, running, error, waiting) => dispatcher?.onLost(slot, running, error, waiting),
+      unavailable: () => {},
+    },
+  });
+  dispatcher = new Dispatcher(
+    scripts,
+    commands,
+    blocking,
+    keys,
+    pool,
+    options.weights ? weightedLaneOrder(options.weights) : strictLaneOrder,
+    { leaseMs: options.leaseMs, tickMs: options.tickMs, maxBlockMs: options.maxBlockMs },
+    hostLog,
+    options.concurrency,
+    1 + options.prefetch,
+  );
+  const d = dispatcher;
+
+  try {
+    await scripts.load();
+    await scripts.register(
+      options.tickMs * 3,
+      {
+        hostname: hostname(),
+        pid: process.pid,
+        concurrency: options.concurrency,
+        prefetch: options.prefetch,
+        weights: options.weights ?? null,
+      },
+      d.allTokens,
+    );
+  } catch (error) {
+    commands.disconnect();
+    blocking.disconnect();
+    throw error;
+  }
+  pool.start();
+  d.start();
+  hostLog.info(
+    {
+      concurrency: options.concurrency,
+      prefetch: options.prefetch,
+      weights: options.weights ?? 'strict',
+      leaseMs: options.leaseMs,
+    },
+    'worker host started',
+  );
+
+  let closing: Promise<void> | undefined;
+  let forceNow: (() => void) | undefined;
+  const forced = new Promise<void>((resolve) => {
+    forceNow = resolve;
+  });
+
+  async function shutdown(graceMs: number): Promise<void> {
+    hostLog.info({ graceMs }, 'shutting down: no new tasks; waiting for running ones');
+    await d.stopClaiming();
+    pool.beginClose();
+    const deadline = Date.now() + graceMs;
+    const drained = async () => {
+      while (pool.inFlight > 0 && Date.now() < deadline) await sleep(25);
+    };
+    await Promise.race([drained(), forced]);
+    if (pool.inFlight > 0) {
+      d.markAbortedForShutdown();
+      pool.abortRunning('worker host shutting down');
+      const abortDeadline = Date.now() + 1_000;
+      const settled = async () => {
+        while (pool.inFlight > 0 && Date.now() < abortDeadline) await sleep(25);
+      };
+      await Promise.race([settled(), forced]);
+      const held = pool.killAll();
+      try {
+        await d.releaseHeld(held);
+      } catch (error) {
+        hostLog.error(
+          { err: error },
+          'could not release unfinished tasks; their leases will expire',
+        );
+      }
+    } else {
+      pool.killAll();
+    }
+    await d.drainPending();
+    d.stopTimers();
+    try {
+      await scripts.unregister();
+    } catch (error) {
+      hostLog.warn({ err: error }, 'could not unregister the host');
+    }
+    await commands.quit().catch(() => commands.disconnect());
+    blocking.disconnect();
+    hostLog.info('worker host stopped');
+  }
+
+  return {
+    hostId,
+    pids: () => pool.pids(),
+    close(closeOptions = {}) {
+      if (closeOptions.force) forceNow?.();
+      closing ??= shutdown(closeOptions.graceMs ?? options.graceMs);
+      return closing;
+    },
+  };
+}

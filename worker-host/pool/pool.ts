@@ -1,0 +1,368 @@
+/**
+ * A pool of long-lived child processes made with child_process.fork, one slot per child.
+ *
+ * Slot life cycle:
+ *
+ *   starting ──ready──► ready ──(max tasks or max memory reached)──► draining ──queue empty──► stop
+ *      ▲                  │                                              │                      │
+ *      └──── respawn ◄────┴──── exit, crash, timeout kill ◄──────────────┴──────────────────────┘
+ *
+ * A slot takes work only while `ready` (never while starting, so a child that fails to start
+ * never gets work; it is respawned with a growing delay). The tasks assigned to a slot form a
+ * FIFO queue; the child runs the head, the rest are prefetched. The head's timeout is armed when
+ * it becomes the head; past it the child is killed (SIGKILL) and replaced. When a child dies,
+ * the pool reports the run it was in (to be failed) and the tasks it had not started (to be
+ * released); the pool itself never talks to Redis.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import type { ChildMessage, ParentMessage, RunError, RunOutcome, RunTask } from './protocol.js';
+
+/** A task assigned to a slot, with what the host needs to finish it in Redis. */
+export interface SlotTask {
+  token: string;
+  lease: string;
+  timeoutMs: number;
+  task: RunTask;
+  /** When it became the head of its slot's queue (the child started it). */
+  startedAt?: number;
+}
+
+/** What the pool tells its owner. */
+export interface PoolEvents {
+  /** A slot has a ready child and takes work. */
+  ready(slot: number): void;
+  /** A run finished (successfully or not). */
+  outcome(slot: number, task: SlotTask, outcome: RunOutcome): void;
+  /**
+   * A child died (crash, exit, timeout kill, recycle with work left): `running` is the run it
+   * was in, if any, with the error to fail it with; `waiting` are the tasks it never started.
+   */
+  lost(slot: number, running: SlotTask | undefined, error: RunError, waiting: SlotTask[]): void;
+  /** A slot stopped taking work (draining for recycle, or its child died). */
+  unavailable(slot: number): void;
+}
+
+/** Pool options. */
+export interface PoolOptions {
+  /** Number of children. */
+  size: number;
+  /** Absolute path of the handlers module the children import. */
+  handlersModule: string;
+  /** Recycle a child after this many runs. @default Infinity */
+  maxTasksPerChild?: number;
+  /** Recycle a child whose resident memory passes this many MiB. @default Infinity */
+  maxChildMemoryMb?: number;
+  logger: Logger;
+  events: PoolEvents;
+}
+
+type SlotState = 'starting' | 'ready' | 'draining' | 'stopped';
+
+interface Slot {
+  index: number;
+  state: SlotState;
+  child: ChildProcess | undefined;
+  queue: SlotTask[];
+  unsent: RunTask[];
+  tasksRun: number;
+  rssBytes: number;
+  startFailures: number;
+  timer: NodeJS.Timeout | undefined;
+  /** Why the pool killed this child, if it did. */
+  killReason: RunError | undefined;
+}
+
+const CHILD_MAIN = fileURLToPath(
+  new URL(`./child-main.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url),
+);
+
+/** The process pool. */
+export class ProcessPool {
+  private readonly slots: Slot[];
+  private closing = false;
+  private readonly maxTasks: number;
+  private readonly maxRssBytes: number;
+
+  constructor(private readonly options: PoolOptions) {
+    this.maxTasks = options.maxTasksPerChild ?? Number.POSITIVE_INFINITY;
+    this.maxRssBytes = (options.maxChildMemoryMb ?? Number.POSITIVE_INFINITY) * 1024 * 1024;
+    this.slots = Array.from({ length: options.size }, (_, index) => ({
+      index,
+      state: 'stopped' as SlotState,
+      child: undefined,
+      queue: [],
+      unsent: [],
+      tasksRun: 0,
+      rssBytes: 0,
+      startFailures: 0,
+      timer: undefined,
+      killReason: undefined,
+    }));
+  }
+
+  /** Starts every child. */
+  start(): void {
+    for (const slot of this.slots) this.spawn(slot);
+  }
+
+  /** True while the slot's child is ready and not being recycled. */
+  accepting(slot: number): boolean {
+    return this.slots[slot]?.state === 'ready' && !this.closing;
+  }
+
+  /** Number of tasks assigned to all slots and not finished. */
+  get inFlight(): number {
+    let n = 0;
+    for (const slot of this.slots) n += slot.queue.length;
+    return n;
+  }
+
+  /** Every assigned, unfinished task, per slot, head (running) first. */
+  assigned(): SlotTask[][] {
+    return this.slots.map((slot) => slot.queue);
+  }
+
+  /** Pids of the live children (for tests and status). */
+  pids(): number[] {
+    return this.slots.flatMap((slot) =>
+      slot.child?.pid === undefined || slot.state === 'stopped' ? [] : [slot.child.pid],
+    );
+  }
+
+  /** Hands tasks to a slot; they run after what it already has. */
+  assign(slotIndex: number, task: SlotTask): void {
+    const slot = this.slots[slotIndex];
+    if (!slot?.child) throw new Error(`slot ${slotIndex} has no child`);
+    const wasIdle = slot.queue.length === 0;
+    slot.queue.push(task);
+    if (wasIdle) this.startHead(slot);
+    slot.unsent.push(task.task);
+    if (wasIdle && slot.unsent.length === 1) {
+      this.flush(slot);
+    } else if (slot.unsent.length === 1) {
+      setImmediate(() => this.flush(slot));
+    }
+  }
+
+  /** Fires the AbortSignal of every running task. */
+  abortRunning(reason: string): void {
+    for (const slot of this.slots) {
+      const head = slot.queue[0];
+      if (head && slot.child?.connected) this.send(slot, { t: 'abort', id: head.task.id, reason });
+    }
+  }
+
+  /**
+   * Stops taking work, kills every child at once and returns what they held (for the host to
+   * release). Further events are not emitted.
+   */
+  killAll(): SlotTask[] {
+    this.closing = true;
+    const held: SlotTask[] = [];
+    for (const slot of this.slots) {
+      held.push(...slot.queue);
+      slot.queue = [];
+      slot.unsent = [];
+      this.clearTimer(slot);
+      slot.state = 'stopped';
+      slot.child?.removeAllListeners('exit');
+      slot.child?.kill('SIGKILL');
+    }
+    return held;
+  }
+
+  /** Stops taking work; idle children are stopped, busy ones finish their queue first. */
+  beginClose(): void {
+    this.closing = true;
+    for (const slot of this.slots) if (slot.queue.length === 0) this.stopChild(slot);
+  }
+
+  private flush(slot: Slot): void {
+    if (slot.unsent.length === 0) return;
+    const tasks = slot.unsent;
+    slot.unsent = [];
+    this.send(slot, { t: 'run', tasks });
+  }
+
+  private send(slot: Slot, message: ParentMessage): void {
+    if (!slot.child?.connected) return;
+    slot.child.send(message);
+  }
+
+  private spawn(slot: Slot): void {
+    if (this.closing) return;
+    slot.state = 'starting';
+    slot.tasksRun = 0;
+    slot.rssBytes = 0;
+    slot.killReason = undefined;
+    const child = fork(CHILD_MAIN, [], {
+      env: { ...process.env, FORKLIFT_HANDLERS: this.options.handlersModule },
+      serialization: 'json',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    slot.child = child;
+    child.on('message', (message: ChildMessage) => this.onMessage(slot, child, message));
+    child.once('exit', (code, signal) => this.onExit(slot, child, code, signal));
+    child.on('error', (error) =>
+      this.options.logger.error({ slot: slot.index, err: error }, 'child process error'),
+    );
+  }
+
+  private onMessage(slot: Slot, child: ChildProcess, message: ChildMessage): void {
+    if (slot.child !== child) return;
+    switch (message.t) {
+      case 'ready':
+        slot.state = 'ready';
+        slot.startFailures = 0;
+        this.options.logger.debug({ slot: slot.index, pid: message.pid }, 'child ready');
+        if (!this.closing) this.options.events.ready(slot.index);
+        else this.stopChild(slot);
+        break;
+      case 'init-error':
+        this.options.logger.error(
+          { slot: slot.index, error: message.message },
+          'child failed to start',
+        );
+        break;
+      case 'done':
+        slot.rssBytes = message.rssBytes;
+        for (const outcome of message.results) this.onOutcome(slot, outcome);
+        this.maybeRecycle(slot);
+        break;
+      default: {
+        const exhaustive: never = message;
+        this.options.logger.warn({ message: exhaustive }, 'unknown child message');
+      }
+    }
+  }
+
+  private onOutcome(slot: Slot, outcome: RunOutcome): void {
+    let index = slot.queue.findIndex((t) => t.task.id === outcome.id);
+    if (index < 0) {
+      this.options.logger.warn(
+        { slot: slot.index, taskId: outcome.id },
+        'outcome for a task the slot does not hold',
+      );
+      return;
+    }
+    const [task] = slot.queue.splice(index, 1);
+    index = 0;
+    slot.tasksRun++;
+    if (slot.queue.length > 0) this.startHead(slot);
+    else this.clearTimer(slot);
+    if (task) this.options.events.outcome(slot.index, task, outcome);
+  }
+
+  private maybeRecycle(slot: Slot): void {
+    if (
+      slot.state === 'ready' &&
+      (slot.tasksRun >= this.maxTasks || slot.rssBytes > this.maxRssBytes)
+    ) {
+      this.options.logger.info(
+        { slot: slot.index, tasksRun: slot.tasksRun, rssMb: Math.round(slot.rssBytes / 1048576) },
+        'recycling child',
+      );
+      slot.state = 'draining';
+      this.options.events.unavailable(slot.index);
+    }
+    if ((slot.state === 'draining' || this.closing) && slot.queue.length === 0)
+      this.stopChild(slot);
+  }
+
+  private stopChild(slot: Slot): void {
+    if (!slot.child || slot.state === 'stopped') return;
+    const child = slot.child;
+    slot.state = 'stopped';
+    if (child.connected) this.send(slot, { t: 'stop' });
+    else child.kill('SIGKILL');
+    // A child that ignores 'stop' is killed.
+    setTimeout(
+      () => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'),
+      2_000,
+    ).unref();
+  }
+
+  private onExit(
+    slot: Slot,
+    child: ChildProcess,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+  ): void {
+    if (slot.child !== child) return;
+    this.clearTimer(slot);
+    const wasStarting = slot.state === 'starting';
+    const expected = slot.state === 'stopped' && slot.queue.length === 0;
+    if (!expected) {
+      const [running, ...waiting] = slot.queue;
+      const error: RunError = slot.killReason ?? {
+        name: 'ChildExitError',
+        message: `child process exited (${signal ? `signal ${signal}` : `code ${code}`}) while running the task`,
+        unrecoverable: false,
+      };
+      slot.queue = [];
+      slot.unsent = [];
+      if (wasStarting) slot.startFailures++;
+      this.options.logger.warn(
+        {
+          slot: slot.index,
+          pid: child.pid,
+          code,
+          signal,
+          taskId: running?.task.id,
+          reason: error.message,
+        },
+        wasStarting ? 'child exited before it was ready' : 'child process died',
+      );
+      this.options.events.unavailable(slot.index);
+      if (running || waiting.length > 0)
+        this.options.events.lost(slot.index, running, error, waiting);
+    }
+    slot.child = undefined;
+    slot.state = 'stopped';
+    if (this.closing) return;
+    const delay = slot.startFailures === 0 ? 0 : Math.min(100 * 2 ** slot.startFailures, 30_000);
+    setTimeout(() => this.spawn(slot), delay).unref();
+  }
+
+  private startHead(slot: Slot): void {
+    const head = slot.queue[0];
+    if (!head) return;
+    head.startedAt = Date.now();
+    this.armTimer(slot);
+  }
+
+  /** Arms the slot's single timer for its head's deadline (re-armed lazily when it fires). */
+  private armTimer(slot: Slot): void {
+    if (slot.timer) return;
+    const head = slot.queue[0];
+    if (!head?.startedAt) return;
+    const wait = Math.max(0, head.startedAt + head.timeoutMs - Date.now());
+    slot.timer = setTimeout(() => {
+      slot.timer = undefined;
+      const current = slot.queue[0];
+      if (!current?.startedAt) return;
+      const overdue = Date.now() - (current.startedAt + current.timeoutMs);
+      if (overdue < 0) {
+        this.armTimer(slot);
+        return;
+      }
+      this.options.logger.warn(
+        { slot: slot.index, taskId: current.task.id, timeoutMs: current.timeoutMs },
+        'task timed out; killing its child',
+      );
+      slot.killReason = {
+        name: 'TimeoutError',
+        message: `timed out after ${current.timeoutMs} ms (the child process was killed)`,
+        unrecoverable: false,
+      };
+      slot.child?.kill('SIGKILL');
+    }, wait);
+  }
+
+  private clearTimer(slot: Slot): void {
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = undefined;
+  }
+}
