@@ -192,8 +192,14 @@ export class QueueClient {
     return { retried: Number(reply[0]) || 0, notDead: reply.slice(1).map(String) };
   }
 
-  /** Retries every dead task, oldest first, in chunks of `chunk`; returns how many. */
+  /**
+   * Retries every dead task, oldest first, in chunks of `chunk`; returns how many.
+   * @throws RangeError when `chunk` is not a positive integer (the loop would never end).
+   */
   async retryAllDead(chunk = 500): Promise<number> {
+    if (!Number.isInteger(chunk) || chunk < 1) {
+      throw new RangeError(`retryAllDead: chunk must be a positive integer, got ${chunk}`);
+    }
     let total = 0;
     for (;;) {
       const reply = asArray(

@@ -14,7 +14,9 @@ Returns: { total, then 5 entries per task: id, type, attempts, error, finishedAt
   includes: [LUA_BASE],
   body: `
 local offset, count = tonumber(ARGV[2]), tonumber(ARGV[3])
-local ids = redis.call('ZREVRANGE', K_DEAD, offset, offset + count - 1)
+-- ZREVRANGE 0 -1 would be the whole set: a count of 0 is an empty page.
+local ids = {}
+if count >= 1 then ids = redis.call('ZREVRANGE', K_DEAD, offset, offset + count - 1) end
 local out = { redis.call('ZCARD', K_DEAD) }
 for _, id in ipairs(ids) do
   local key = task_key(id)

@@ -18,7 +18,9 @@ Returns: { requeued, dead }`,
 local now = now_ms()
 local expired = redis.call('ZRANGEBYSCORE', K_ACTIVE, '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
 local requeued, buried = 0, 0
-for _, id in ipairs(expired) do
+-- Latest deadline first, so that LPUSH leaves the earliest-claimed task at the head.
+for i = #expired, 1, -1 do
+  local id = expired[i]
   redis.call('ZREM', K_ACTIVE, id)
   local key = task_key(id)
   local kind = key_type(key)

@@ -14,7 +14,9 @@ Returns: { retried, then the ids that were not dead (unknown, expired or in anot
   body: `
 local ids = {}
 if ARGV[2] == 'oldest' then
-  ids = redis.call('ZRANGE', K_DEAD, 0, tonumber(ARGV[3]) - 1)
+  -- ZRANGE 0 -1 would be every dead task: a count of 0 must retry none.
+  local count = tonumber(ARGV[3]) or 0
+  if count >= 1 then ids = redis.call('ZRANGE', K_DEAD, 0, count - 1) end
 else
   for i = 4, #ARGV do ids[#ids + 1] = ARGV[i] end
 end

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { cancelScript } from '../../shared/scripts/index.js';
+import { type EngineQueue, engineSuite } from './harness.js';
+
+const suite = engineSuite('cancel');
+
+async function expectCanceled(q: EngineQueue, id: string, ttlMs: number): Promise<void> {
+  const record = await q.record(id);
+  expect(record.state).toBe('canceled');
+  expect(record.runAt).toBeUndefined();
+  expect(Number(record.finishedAt)).toBeGreaterThan(0);
+  const ttl = await q.redis.pttl(q.keys.task(id));
+  expect(ttl).toBeGreaterThan(ttlMs - 5000);
+  expect(ttl).toBeLessThanOrEqual(ttlMs);
+}
+
+describe('cancel script', () => {
+  it('cancels a queued task and takes it out of its lane', async () => {
+    const q = suite.queue();
+    await q.enqueue(
+      { id: 'a', priority: 'low' },
+      { id: 't', priority: 'low', resultTtlMs: 50_000 },
+      { id: 'b', priority: 'low' },
+    );
+    expect(await q.runArray(cancelScript, 't')).toEqual([1, 'canceled']);
+    expect(await q.lane('low')).toEqual(['a', 'b']);
+    await expectCanceled(q, 't', 50_000);
+    expect((await q.stats()).canceled).toBe('1');
+    expect((await q.claim('h', ['x', 'y', 'z'])).tasks.map((t) => t.id)).toEqual(['a', 'b']);
+  });
+
+  it('cancels a delayed task and takes it out of the delayed set', async () => {
+    const q = suite.queue();
+    await q.enqueue({ id: 't', delayMs: 60_000 }, { id: 'other', delayMs: 60_000 });
+    expect(await q.client.cancel('t')).toEqual({ outcome: 'canceled' });
+    expect(Object.keys(await q.zset(q.keys.delayed))).toEqual(['other']);
+    await expectCanceled(q, 't', 604_800_000);
+  });
+
+  it('cancels a failed task waiting for its retry', async () => {
+    const q = suite.queue();
+    await q.enqueue({ id: 't' });
+    await q.claim('h', ['a']);
+    await q.redis.zrem(q.keys.active, 't');
+    await q.redis.hset(q.keys.task('t'), 'state', 'failed', 'runAt', Date.now() + 60_000);
+    await q.redis.zadd(q.keys.delayed, Date.now() + 60_000, 't');
+    expect(await q.runArray(cancelScript, 't')).toEqual([1, 'canceled']);
+    expect(await q.zset(q.keys.delayed)).toEqual({});
+    await expectCanceled(q, 't', 604_800_000);
+  });
+
+  it('refuses a running or finished task and says its state', async () => {
+    const q = suite.queue();
+    await q.enqueue({ id: 'run' }, { id: 'done' });
+    await q.claim('h', ['a']);
+    await q.redis.hset(q.keys.task('done'), 'state', 'succeeded');
+    const record = await q.record('run');
+    expect(await q.runArray(cancelScript, 'run')).toEqual([0, 'active']);
+    expect(await q.record('run')).toEqual(record);
+    expect(Object.keys(await q.zset(q.keys.active))).toEqual(['run']);
+    expect(await q.client.cancel('done')).toEqual({ outcome: 'conflict', state: 'succeeded' });
+    expect(await q.runArray(cancelScript, 'run')).toEqual([0, 'active']);
+    expect((await q.stats()).canceled).toBeUndefined();
+  });
+
+  it('answers -1 for an unknown task or a key that is not a hash', async () => {
+    const q = suite.queue();
+    expect(await q.runArray(cancelScript, 'missing')).toEqual([-1, '']);
+    expect(await q.client.cancel('missing')).toEqual({ outcome: 'not_found' });
+    await q.redis.set(q.keys.task('bad'), 'junk');
+    expect(await q.runArray(cancelScript, 'bad')).toEqual([-1, '']);
+    expect(await q.redis.get(q.keys.task('bad'))).toBe('junk');
+  });
+});

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { failScript, retryDeadScript } from '../../shared/scripts/index.js';
+import { type EngineQueue, engineSuite, sleep } from './harness.js';
+
+const suite = engineSuite('retry-dead');
+
+/** Enqueues `id` and kills it through claim and an unrecoverable fail. */
+async function killed(q: EngineQueue, id: string, priority = 'normal'): Promise<void> {
+  await q.enqueue({ id, priority, maxAttempts: 5 });
+  const { tasks } = await q.claim('h', ['a']);
+  const lease = tasks[0]?.fields.claims ?? '';
+  await q.runArray(failScript, 'h', 'a', id, lease, `${id} broke`, 1, 0, 0, 0, 'hnl');
+  expect((await q.record(id)).state).toBe('dead');
+  await sleep(2);
+}
+
+describe('retry-dead script', () => {
+  it('requeues dead tasks by id with fresh attempts and no TTL', async () => {
+    const q = suite.queue();
+    await killed(q, 'd1', 'high');
+    await killed(q, 'd2');
+    await q.enqueue({ id: 'alive' });
+    expect(await q.redis.pttl(q.keys.task('d1'))).toBeGreaterThan(0);
+    await q.redis.del(q.keys.signal);
+
+    expect(await q.runArray(retryDeadScript, 'ids', 0, 'd1', 'alive', 'missing')).toEqual([
+      1,
+      'alive',
+      'missing',
+    ]);
+    const record = await q.record('d1');
+    expect(record).toMatchObject({ state: 'queued', attempts: '0', stalls: '0', claims: '1' });
+    for (const gone of ['finishedAt', 'host', 'token', 'runAt', 'startedAt']) {
+      expect(record[gone]).toBeUndefined();
+    }
+    expect(await q.redis.pttl(q.keys.task('d1'))).toBe(-1);
+    expect(await q.lane('high')).toEqual(['d1']);
+    expect(Object.keys(await q.zset(q.keys.dead))).toEqual(['d2']);
+    expect((await q.record('alive')).state).toBe('queued');
+    expect(await q.lane('normal')).toEqual(['alive']);
+    expect(await q.redis.lrange(q.keys.signal, 0, -1)).toEqual(['1']);
+    // The retried task runs again from attempt 1.
+    const { tasks } = await q.claim('h', ['a']);
+    expect(tasks[0]?.fields).toMatchObject({ id: 'd1', attempts: '1', claims: '2' });
+  });
+
+  it('retries the oldest dead tasks first in "oldest" mode', async () => {
+    const q = suite.queue();
+    await killed(q, 'old');
+    await killed(q, 'mid');
+    await killed(q, 'new');
+    expect(await q.runArray(retryDeadScript, 'oldest', 2)).toEqual([2]);
+    expect(await q.lane('normal')).toEqual(['old', 'mid']);
+    expect(Object.keys(await q.zset(q.keys.dead))).toEqual(['new']);
+    expect(await q.runArray(retryDeadScript, 'oldest', 0)).toEqual([0]);
+    expect(Object.keys(await q.zset(q.keys.dead))).toEqual(['new']);
+  });
+
+  it('drops a dead-set entry whose record expired and names it', async () => {
+    const q = suite.queue();
+    await killed(q, 'd');
+    await q.redis.del(q.keys.task('d'));
+    expect(await q.runArray(retryDeadScript, 'oldest', 10)).toEqual([0, 'd']);
+    expect(await q.zset(q.keys.dead)).toEqual({});
+  });
+
+  it('is reached through QueueClient.retryDead and retryAllDead', async () => {
+    const q = suite.queue();
+    for (const id of ['a', 'b', 'c', 'd', 'e']) await killed(q, id);
+    expect(await q.client.retryDead(['a', 'zzz'])).toEqual({ retried: 1, notDead: ['zzz'] });
+    expect(await q.client.retryAllDead(2)).toBe(4);
+    expect(await q.zset(q.keys.dead)).toEqual({});
+    expect(await q.lane('normal')).toEqual(['a', 'b', 'c', 'd', 'e']);
+    await expect(q.client.retryAllDead(0)).rejects.toThrow(RangeError);
+  });
+});
