@@ -51,9 +51,14 @@ async function main(argv: string[]): Promise<number> {
   return mod.run(rest, process.env);
 }
 
+const LONG_RUNNING = new Set(['worker', 'gateway', 'dev']);
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // A long-running command has closed everything it opened; do not let a stray handle keep
+    // the process alive after its shutdown.
+    if (LONG_RUNNING.has(process.argv[2] ?? '')) setTimeout(() => process.exit(code), 200).unref();
   },
   (error: unknown) => {
     if (error instanceof CliError) {

@@ -1,0 +1,59 @@
+/**
+ * The environment the CLI reads, read once and validated here:
+ *
+ * | variable            | default                   | meaning                                  |
+ * |---------------------|---------------------------|------------------------------------------|
+ * | REDIS_URL           | redis://127.0.0.1:6379    | the Redis every command talks to         |
+ * | FORKLIFT_QUEUE      | default                   | queue name (flag `--queue` overrides)    |
+ * | FORKLIFT_NAMESPACE  | forklift                  | key namespace (keys: `<ns>:{<queue>}:…`) |
+ * | FORKLIFT_LOG_LEVEL  | info                      | pino level: debug logs every task        |
+ */
+import { QUEUE_NAME_PATTERN } from '../../shared/keys.js';
+import { CliError } from './cli-error.js';
+
+/** Validated CLI environment. */
+export interface CliEnv {
+  redisUrl: string;
+  queue: string;
+  namespace: string;
+  logLevel: string;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Reads and validates the CLI environment; a bad value is a CliError naming the variable. */
+export function readCliEnv(env: NodeJS.ProcessEnv): CliEnv {
+  const redisUrl = env.REDIS_URL || 'redis://127.0.0.1:6379';
+  if (!/^rediss?:\/\/\S+$/.test(redisUrl)) {
+    throw new CliError(`REDIS_URL=${JSON.stringify(redisUrl)} must be a redis:// or rediss:// URL`);
+  }
+  const queue = env.FORKLIFT_QUEUE || 'default';
+  if (!QUEUE_NAME_PATTERN.test(queue)) {
+    throw new CliError(
+      `FORKLIFT_QUEUE=${JSON.stringify(queue)} must be 1-64 characters of A-Z a-z 0-9 _ . -`,
+    );
+  }
+  const namespace = env.FORKLIFT_NAMESPACE || 'forklift';
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(namespace)) {
+    throw new CliError(
+      `FORKLIFT_NAMESPACE=${JSON.stringify(namespace)} must be 1-64 characters of A-Z a-z 0-9 _ . : -`,
+    );
+  }
+  const logLevel = env.FORKLIFT_LOG_LEVEL || 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new CliError(
+      `FORKLIFT_LOG_LEVEL=${JSON.stringify(logLevel)} must be one of ${LOG_LEVELS.join(', ')}`,
+    );
+  }
+  return { redisUrl, queue, namespace, logLevel };
+}
+
+/** Checks a `--queue` flag value. */
+export function checkQueueFlag(queue: string): string {
+  if (!QUEUE_NAME_PATTERN.test(queue)) {
+    throw new CliError(
+      `--queue ${JSON.stringify(queue)}: use 1-64 characters of A-Z a-z 0-9 _ . -`,
+    );
+  }
+  return queue;
+}

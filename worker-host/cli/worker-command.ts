@@ -1,0 +1,128 @@
+/**
+ * `forklift worker [--queue NAME] [--concurrency N] [--prefetch N] [--weights H,N,L] [--lease S]
+ *   [--grace S] [--max-tasks-per-child N] [--max-child-memory-mb M] [--handlers PATH]`
+ *
+ * Runs a worker host until SIGTERM or SIGINT: the first signal shuts down gracefully (exit 0),
+ * a second one forces (exit 1).
+ */
+import { resolve } from 'node:path';
+import { startWorkerHost } from '../host.js';
+import { createLogger } from '../logger.js';
+import { resolveWorkerOptions, type WorkerOptions } from '../worker-options.js';
+import { intFlag, parse } from './args.js';
+import { CliError } from './cli-error.js';
+import { checkQueueFlag, readCliEnv } from './env.js';
+
+const HELP = `usage: forklift worker [options]
+
+  --queue NAME               queue to serve (default $FORKLIFT_QUEUE or 'default')
+  --concurrency N            child processes (default: available CPUs)
+  --prefetch N               extra leased tasks each child may hold in line (default 0).
+                             Raises throughput for many short tasks. Trade-offs: leases run
+                             while tasks wait in a child's line (keep --lease well above
+                             N x task time), and a busy host holds work an idle host could run.
+  --weights H,N,L            weighted fetching, e.g. 6,3,1: of every 10 claims, 6 try high
+                             first, 3 normal, 1 low, so low cannot starve (default: strict)
+  --lease S                  seconds a claimed task stays leased without renewal before another
+                             host may reclaim it (default 30; renewed every S/3 while it runs)
+  --grace S                  on SIGTERM/SIGINT, seconds running tasks may take to finish;
+                             unfinished ones go back to their lane, attempt refunded (default 30)
+  --max-tasks-per-child N    recycle a child after N tasks (default: never)
+  --max-child-memory-mb M    recycle a child whose resident memory exceeds M MiB (default: never)
+  --handlers PATH            module that default-exports defineHandlers(...) (default: built-in)
+
+Environment: REDIS_URL, FORKLIFT_QUEUE, FORKLIFT_NAMESPACE, FORKLIFT_LOG_LEVEL.`;
+
+function weightsFlag(value: string | undefined): [number, number, number] | undefined {
+  if (value === undefined) return undefined;
+  const parts = value.split(',').map((p) => p.trim());
+  if (parts.length !== 3 || parts.some((p) => !/^\d+$/.test(p))) {
+    throw new CliError(
+      `--weights must be three whole numbers H,N,L such as 6,3,1, got ${JSON.stringify(value)}`,
+    );
+  }
+  const weights = parts.map(Number) as [number, number, number];
+  if (weights[0] + weights[1] + weights[2] === 0) throw new CliError('--weights must not all be 0');
+  return weights;
+}
+
+/** Runs `forklift worker`. */
+export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values } = parse(
+    'worker',
+    args,
+    {
+      queue: { type: 'string' },
+      concurrency: { type: 'string' },
+      prefetch: { type: 'string' },
+      weights: { type: 'string' },
+      lease: { type: 'string' },
+      grace: { type: 'string' },
+      'max-tasks-per-child': { type: 'string' },
+      'max-child-memory-mb': { type: 'string' },
+      handlers: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    false,
+  );
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const cli = readCliEnv(env);
+  const lease = intFlag('--lease', values.lease, 1, 86_400);
+  const grace = intFlag('--grace', values.grace, 0, 86_400);
+  const options: WorkerOptions = {
+    redisUrl: cli.redisUrl,
+    queue: values.queue === undefined ? cli.queue : checkQueueFlag(values.queue),
+    namespace: cli.namespace,
+    prefetch: intFlag('--prefetch', values.prefetch, 0, 1000) ?? 0,
+    weights: weightsFlag(values.weights),
+    maxTasksPerChild: intFlag(
+      '--max-tasks-per-child',
+      values['max-tasks-per-child'],
+      1,
+      Number.MAX_SAFE_INTEGER,
+    ),
+    maxChildMemoryMb: intFlag(
+      '--max-child-memory-mb',
+      values['max-child-memory-mb'],
+      16,
+      1_048_576,
+    ),
+    handlersModule: values.handlers === undefined ? undefined : resolve(values.handlers),
+    logger: createLogger(cli.logLevel),
+  };
+  const concurrency = intFlag('--concurrency', values.concurrency, 1, 1024);
+  if (concurrency !== undefined) options.concurrency = concurrency;
+  if (lease !== undefined) options.leaseMs = lease * 1000;
+  if (grace !== undefined) options.graceMs = grace * 1000;
+  try {
+    resolveWorkerOptions(options);
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+
+  const host = await startWorkerHost(options);
+  return new Promise<number>((done) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      options.logger?.info(
+        { signal },
+        signals === 1
+          ? 'signal received: shutting down gracefully'
+          : 'second signal: forcing shutdown',
+      );
+      host.close({ force: signals > 1 }).then(
+        () => done(signals > 1 ? 1 : 0),
+        (error: unknown) => {
+          options.logger?.error({ err: error }, 'shutdown failed');
+          done(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
