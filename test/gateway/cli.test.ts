@@ -32,7 +32,7 @@ function forklift(args: string[], env: Record<string, string | undefined>): Prom
   return once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
 }
 
-describe.concurrent('forklift gateway', () => {
+describe('forklift gateway', () => {
   it('rejects an unknown flag with exit 2', async () => {
     const run = await forklift(['--bogus'], { FORKLIFT_GATEWAY_TOKENS: 't' });
     expect(run.code).toBe(2);
