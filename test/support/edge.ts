@@ -49,10 +49,32 @@ export function bundleEdge(): Promise<string> {
   return bundle;
 }
 
+/** A decoded JSON answer; tests read its fields freely. */
+// biome-ignore lint/suspicious/noExplicitAny: test responses are checked field by field
+export type JsonBody = any;
+
+/** What `TestEdge.api` returns. */
+export interface ApiAnswer {
+  status: number;
+  headers: Headers;
+  body: JsonBody;
+}
+
+/** Options of `TestEdge.api`. */
+export interface ApiOptions {
+  /** Sent as JSON (a string is sent as is). */
+  body?: unknown;
+  /** Bearer token; `null` sends no Authorization header. @default TEST_API_TOKEN */
+  token?: string | null;
+  headers?: Record<string, string>;
+}
+
 /** A running edge Worker. */
 export interface TestEdge {
   /** Sends a request to the Worker; `path` is relative to `http://edge.test`. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** Sends a JSON request with the test token and decodes the JSON answer. */
+  api(method: string, path: string, options?: ApiOptions): Promise<ApiAnswer>;
   /** Requests the Worker made to the outside (only with `countOutbound`). */
   readonly outbound: readonly { method: string; url: string }[];
   /** Stops workerd. */
@@ -107,12 +129,35 @@ export async function startTestEdge(options: TestEdgeOptions): Promise<TestEdge>
       : {}),
   });
   await mf.ready;
+  const fetch = (path: string, init?: RequestInit) =>
+    mf.dispatchFetch(
+      new URL(path, 'http://edge.test'),
+      init as Parameters<Miniflare['dispatchFetch']>[1],
+    );
   return {
-    fetch: (path, init) =>
-      mf.dispatchFetch(
-        new URL(path, 'http://edge.test'),
-        init as Parameters<Miniflare['dispatchFetch']>[1],
-      ),
+    fetch,
+    api: async (method, path, { body, token = TEST_API_TOKEN, headers = {} } = {}) => {
+      const init: RequestInit = {
+        method,
+        headers: {
+          ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+      };
+      if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      const res = await fetch(path, init);
+      const text = await res.text();
+      let parsed: JsonBody;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw new Error(
+          `${method} ${path} answered ${res.status} with non-JSON: ${text.slice(0, 200)}`,
+        );
+      }
+      return { status: res.status, headers: res.headers as unknown as Headers, body: parsed };
+    },
     outbound,
     dispose: () => mf.dispose(),
   };
