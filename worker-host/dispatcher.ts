@@ -28,7 +28,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CorruptRecordError } from '../shared/errors.js';
 import type { QueueKeys } from '../shared/keys.js';
-import { decodeTaskRecord, pairsToObject } from '../shared/task-record.js';
+import { pairsToObject } from '../shared/task-record.js';
+import { type Runnable, toRunnable } from './engine/claimed-task.js';
 import type { ClaimedTask, FinishReply, HostScripts } from './engine/host-scripts.js';
 import type { LaneOrder } from './engine/lane-order.js';
 import type { ProcessPool, SlotTask } from './pool/pool.js';
@@ -233,10 +234,9 @@ export class Dispatcher {
       );
       return;
     }
-    const lease = pairsToObject(claimed.fields).claims ?? '0';
-    let record: ReturnType<typeof decodeTaskRecord>;
+    let runnable: Runnable;
     try {
-      record = decodeTaskRecord(claimed.id, claimed.fields);
+      runnable = toRunnable(claimed.id, claimed.fields);
     } catch (error) {
       const message = error instanceof CorruptRecordError ? error.message : String(error);
       this.log.error(
@@ -245,7 +245,7 @@ export class Dispatcher {
       );
       const task: SlotTask = {
         token: claimed.token,
-        lease,
+        lease: pairsToObject(claimed.fields).claims ?? '0',
         timeoutMs: 0,
         task: {
           id: claimed.id,
@@ -260,19 +260,7 @@ export class Dispatcher {
       this.failRun(entry.slot, task, { name: 'CorruptRecordError', message, unrecoverable: true });
       return;
     }
-    const task: SlotTask = {
-      token: claimed.token,
-      lease,
-      timeoutMs: record.timeoutMs,
-      task: {
-        id: record.id,
-        type: record.type,
-        payload: record.payload,
-        attempt: record.attempts,
-        maxAttempts: record.maxAttempts,
-        priority: record.priority,
-      },
-    };
+    const task: SlotTask = { token: claimed.token, ...runnable };
     this.tokens.set(claimed.token, { slot: entry.slot, state: 'busy', task });
     if (!this.pool.accepting(entry.slot) && !this.running) {
       this.release([task], 'host is shutting down');
@@ -281,7 +269,12 @@ export class Dispatcher {
     try {
       this.pool.assign(entry.slot, task);
       this.log.debug(
-        { taskId: record.id, type: record.type, attempt: record.attempts, slot: entry.slot },
+        {
+          taskId: task.task.id,
+          type: task.task.type,
+          attempt: task.task.attempt,
+          slot: entry.slot,
+        },
         'task started',
       );
     } catch {
