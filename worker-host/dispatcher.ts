@@ -262,8 +262,9 @@ export class Dispatcher {
     }
     const task: SlotTask = { token: claimed.token, ...runnable };
     this.tokens.set(claimed.token, { slot: entry.slot, state: 'busy', task });
-    if (!this.pool.accepting(entry.slot) && !this.running) {
-      this.release([task], 'host is shutting down');
+    if (!this.pool.accepting(entry.slot)) {
+      // The child died, is being recycled, or the host is closing since the claim was sent.
+      this.release([task], 'its slot stopped taking work');
       return;
     }
     try {

@@ -69,6 +69,8 @@ describe('fail script', () => {
       expect(record).toMatchObject({ state: 'failed', error: `jitter ${jitter}` });
       expect(Number(record.runAt)).toBe(r.retryAt);
       expect(Number(record.finishedAt)).toBeGreaterThanOrEqual(before);
+      // finishedAt is the script's clock: the wait is exact.
+      expect(r.retryAt - Number(record.finishedAt)).toBe(wait);
       expect(record.host).toBeUndefined();
       expect(record.token).toBeUndefined();
       expect(await q.zset(q.keys.delayed)).toEqual({ t: r.retryAt });
@@ -86,12 +88,11 @@ describe('fail script', () => {
     for (let attempt = 1; attempt <= 5; attempt += 1) {
       if (attempt > 1) await retry(q, 't');
       expect((await q.record('t')).attempts).toBe(String(attempt));
-      const before = await q.now();
-      // Jitter just under 1: the wait is the full (capped) backoff, less under a millisecond.
-      const r = await fail(q, 'a', 't', { jitter: 0.9999 });
-      waits.push(Math.round((r.retryAt - before) / 100) * 100);
+      // No jitter: the wait is half the (capped) backoff.
+      const r = await fail(q, 'a', 't', { jitter: 0 });
+      waits.push(r.retryAt - Number((await q.record('t')).finishedAt));
     }
-    expect(waits).toEqual([1000, 2000, 4000, 5000, 5000]);
+    expect(waits).toEqual([500, 1000, 2000, 2500, 2500]);
   });
 
   it('sends the task to dead when its attempts are spent', async () => {

@@ -14,7 +14,8 @@
  * change). Every non-2xx body is JSON `{"error"}`: 400 bad request or Redis error, 401, 405 other
  * methods, 413 body over the limit, 503 Redis unreachable, 500 gateway bug.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { type Context, Hono } from 'hono';
 import type { Logger } from 'pino';
 import { createAuthenticator, presentedToken } from './auth.js';
@@ -58,13 +59,37 @@ class HttpError extends Error {
   constructor(
     readonly status: 400 | 401 | 405 | 413 | 500 | 503,
     message: string,
+    /** `Allow` header value, for 405. */
+    readonly allow?: string,
   ) {
     super(message);
   }
 }
 
-function json(c: Context<Env>, status: number, body: string): Response {
-  return c.body(body, status as 200, { 'content-type': 'application/json' });
+/**
+ * Answers JSON. Under Node the answer is written straight to the socket (the adapter's fast
+ * path for ordinary Response objects needs its global Response override, which would leak into
+ * everything else in the process); under `app.request()` it is an ordinary Response.
+ */
+function json(
+  c: Context<Env>,
+  status: number,
+  body: string,
+  extra: Record<string, string> = {},
+): Response {
+  c.set('status', status);
+  const outgoing = c.env?.outgoing;
+  if (outgoing && !outgoing.headersSent) {
+    outgoing.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'upstash-sync-token': c.get('sync'),
+      ...extra,
+    });
+    outgoing.end(body);
+    return RESPONSE_ALREADY_SENT;
+  }
+  return c.body(body, status as 200, { 'content-type': 'application/json', ...extra });
 }
 
 function wantsBase64(c: Context<Env>): boolean {
@@ -98,9 +123,12 @@ export function createGatewayApp(options: GatewayAppOptions): Hono<Env> {
 
   app.use(async (c, next) => {
     const started = performance.now();
+    const sync = String(++syncCounter);
+    c.set('sync', sync);
+    c.header('upstash-sync-token', sync);
     await next();
-    c.res.headers.set('upstash-sync-token', String(++syncCounter));
-    const status = c.res.status;
+    const status = c.get('status') ?? c.res.status;
+    if (status < 500 && !logger.isLevelEnabled('debug')) return;
     const line = {
       method: c.req.method,
       route: rawTarget(c).path.split('/')[1] || '/',
@@ -113,7 +141,10 @@ export function createGatewayApp(options: GatewayAppOptions): Hono<Env> {
   });
 
   app.onError((error, c) => {
-    if (error instanceof HttpError) return json(c, error.status, errorBody(error.message));
+    if (error instanceof HttpError) {
+      const extra: Record<string, string> = error.allow ? { allow: error.allow } : {};
+      return json(c, error.status, errorBody(error.message), extra);
+    }
     if (error instanceof BadRequestError) return json(c, 400, errorBody(error.message));
     if (error instanceof BodyTooLargeError) return json(c, 413, errorBody(error.message));
     if (error instanceof RedisUnavailableError) return json(c, 503, errorBody(error.message));
@@ -124,8 +155,7 @@ export function createGatewayApp(options: GatewayAppOptions): Hono<Env> {
 
   app.use(async (c, next) => {
     if (!PATH_METHODS.has(c.req.method)) {
-      c.header('allow', 'GET, HEAD, POST, PUT');
-      throw new HttpError(405, `ERR method ${c.req.method} is not allowed`);
+      throw new HttpError(405, `ERR method ${c.req.method} is not allowed`, 'GET, HEAD, POST, PUT');
     }
     const token = presentedToken(c.req.header('authorization'), c.req.query('_token'));
     const access = authenticate(token);
@@ -149,8 +179,7 @@ export function createGatewayApp(options: GatewayAppOptions): Hono<Env> {
 
   function requirePost(c: Context<Env>): void {
     if (!BODY_METHODS.has(c.req.method)) {
-      c.header('allow', 'POST, PUT');
-      throw new HttpError(405, `ERR ${c.req.path} accepts POST only`);
+      throw new HttpError(405, `ERR ${c.req.path} accepts POST only`, 'POST, PUT');
     }
   }
 
@@ -217,6 +246,7 @@ export function createGatewayApp(options: GatewayAppOptions): Hono<Env> {
         'content-type': 'text/event-stream',
         'cache-control': 'no-cache',
         'x-accel-buffering': 'no',
+        'upstash-sync-token': c.get('sync'),
       },
     });
   };

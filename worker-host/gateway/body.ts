@@ -19,12 +19,13 @@ export class BodyTooLargeError extends Error {
 export async function readBody(request: Request, limit: number): Promise<Buffer> {
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > limit) throw new BodyTooLargeError(limit);
-  if (request.body === null) return Buffer.alloc(0);
   if (declared !== null) {
+    // arrayBuffer() is the Node adapter's fast path; touching `request.body` would build a stream.
     const bytes = Buffer.from(await request.arrayBuffer());
     if (bytes.length > limit) throw new BodyTooLargeError(limit);
     return bytes;
   }
+  if (request.body === null) return Buffer.alloc(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;

@@ -15,7 +15,8 @@
  * released); the pool itself never talks to Redis.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import type { ChildMessage, ParentMessage, RunError, RunOutcome, RunTask } from './protocol.js';
 
@@ -77,6 +78,22 @@ interface Slot {
 const CHILD_MAIN = fileURLToPath(
   new URL(`./child-main.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url),
 );
+
+/**
+ * Node options of a child: the parent's. A child started from the TypeScript sources needs a TS
+ * loader; tsx passes its own along, but a parent that compiles in-process (vitest) has none,
+ * so tsx's loader is added then.
+ */
+function childExecArgv(): string[] {
+  if (!CHILD_MAIN.endsWith('.ts') || process.execArgv.some((arg) => arg.includes('tsx')))
+    return process.execArgv;
+  try {
+    const loader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    return [...process.execArgv, '--import', loader];
+  } catch {
+    return process.execArgv;
+  }
+}
 
 /** The process pool. */
 export class ProcessPool {
@@ -198,6 +215,7 @@ export class ProcessPool {
     slot.rssBytes = 0;
     slot.killReason = undefined;
     const child = fork(CHILD_MAIN, [], {
+      execArgv: childExecArgv(),
       env: { ...process.env, FORKLIFT_HANDLERS: this.options.handlersModule },
       serialization: 'json',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
