@@ -20,8 +20,9 @@ export interface WorkerOptions {
   concurrency?: number;
   /**
    * Extra leased tasks each child may hold in line beyond the one it runs. @default 0
-   * Raises throughput for many short tasks; the cost: leases run (and count toward the lease)
-   * while tasks wait in a child's line, and a busy host holds work that an idle host could run.
+   * Raises throughput for many short tasks; the cost: a waiting task is leased (kept alive by
+   * renewals) and counts as active while it waits in a child's line, and a busy host holds work
+   * that an idle host could run. Its timeout starts when the child starts it.
    */
   prefetch?: number;
   /** Weighted fetching over [high, normal, low], e.g. [6, 3, 1]; undefined = strict priority. */
