@@ -37,7 +37,7 @@ export interface QueueKeys {
   readonly stats: string;
   readonly signal: string;
   readonly hosts: string;
-  /** KEYS[1..9] of every engine script (see `shared/scripts/common.ts`). */
+  /** KEYS[1..9] of every engine script (see `shared/scripts/lua-common.ts`). */
   readonly scriptKeys: readonly string[];
   /** The record of task `id`. */
   task(id: string): string;

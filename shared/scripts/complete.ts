@@ -5,6 +5,7 @@ import {
   LUA_CLAIM,
   LUA_DEAD,
   LUA_OWNED,
+  LUA_PROMOTE,
   LUA_TOKENS,
 } from './lua-common.js';
 
@@ -16,11 +17,11 @@ complete: store the result of an active task, and lease the next task to the sam
 ${COMMON_HEADER}
 ARGV[2]: host id         ARGV[3]: slot token        ARGV[4]: task id
 ARGV[5]: lease (the record's 'claims' when it was claimed)
-ARGV[6]: result JSON     ARGV[7]: '1' to claim the next task for this token, '0' to free it
+ARGV[6]: result JSON     ARGV[7]: '1' to promote due delayed tasks and claim the next task for this token, '0' to free it
 ARGV[8]: lease ms        ARGV[9]: lane order (see claim)
 Returns: { status, then token, id, HGETALL when a next task was claimed }
   status 1: stored; 0: the lease was lost (reaped, canceled, or claimed again), nothing stored.`,
-  includes: [LUA_BASE, LUA_DEAD, LUA_TOKENS, LUA_CLAIM, LUA_OWNED],
+  includes: [LUA_BASE, LUA_DEAD, LUA_PROMOTE, LUA_TOKENS, LUA_CLAIM, LUA_OWNED],
   body: `
 local host, token, id, lease = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local now = now_ms()
@@ -38,6 +39,7 @@ end
 
 local out = { status }
 if ARGV[7] == '1' then
+  promote_due(now, 100)
   local got = claim_for(host, token, ARGV[9], now, tonumber(ARGV[8]))
   if got then
     take_token(host, token)

@@ -5,6 +5,7 @@ import {
   LUA_CLAIM,
   LUA_DEAD,
   LUA_OWNED,
+  LUA_PROMOTE,
   LUA_TOKENS,
 } from './lua-common.js';
 
@@ -21,12 +22,12 @@ ARGV[2]: host id         ARGV[3]: slot token        ARGV[4]: task id
 ARGV[5]: lease (the record's 'claims' when it was claimed)
 ARGV[6]: error message   ARGV[7]: '1' when unrecoverable (straight to dead)
 ARGV[8]: jitter in [0, 1) (the retry waits backoff/2 + jitter * backoff/2)
-ARGV[9]: '1' to claim the next task for this token   ARGV[10]: lease ms   ARGV[11]: lane order
+ARGV[9]: '1' to promote due delayed tasks and claim the next task for this token   ARGV[10]: lease ms   ARGV[11]: lane order
 Backoff: backoffMs * 2^(attempts-1), capped at backoffMaxMs.
 Returns: { status, outcome, retryAt, then token, id, HGETALL when a next task was claimed }
   status 1 with outcome 'failed' (retryAt = ms timestamp) or 'dead' (retryAt = 0);
   status 0 with outcome 'lost': the lease was lost, nothing stored.`,
-  includes: [LUA_BASE, LUA_DEAD, LUA_TOKENS, LUA_CLAIM, LUA_OWNED],
+  includes: [LUA_BASE, LUA_DEAD, LUA_PROMOTE, LUA_TOKENS, LUA_CLAIM, LUA_OWNED],
   body: `
 local host, token, id, lease = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local now = now_ms()
@@ -56,6 +57,7 @@ if owned(key, host, lease) then
 end
 
 if ARGV[9] == '1' then
+  promote_due(now, 100)
   local got = claim_for(host, token, ARGV[11], now, tonumber(ARGV[10]))
   if got then
     take_token(host, token)

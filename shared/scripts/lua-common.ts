@@ -57,7 +57,11 @@ local function bury(key, id, now, message)
   redis.call('HDEL', key, 'host', 'token', 'runAt')
   redis.call('PEXPIRE', key, ttl)
   redis.call('ZADD', K_DEAD, now, id)
-  redis.call('ZREMRANGEBYSCORE', K_DEAD, '-inf', now - ttl)
+  -- Drop index entries whose record has expired (dead TTLs may differ between task types).
+  local old = redis.call('ZRANGEBYSCORE', K_DEAD, '-inf', now - ttl, 'LIMIT', 0, 100)
+  for _, old_id in ipairs(old) do
+    if redis.call('EXISTS', task_key(old_id)) == 0 then redis.call('ZREM', K_DEAD, old_id) end
+  end
   redis.call('HINCRBY', K_STATS, 'dead', 1)
 end
 

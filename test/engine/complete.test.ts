@@ -69,6 +69,19 @@ describe('complete script', () => {
     expect(await q.lane('normal')).toEqual(['t2']);
   });
 
+  it('promotes a due delayed task before claiming next, so a busy host honours delays', async () => {
+    const q = suite.queue();
+    await q.registerHost('h', ['a']);
+    await q.enqueue({ id: 'now' }, { id: 'later', priority: 'high', delayMs: 30 });
+    const [claimed] = (await q.claim('h', ['a'])).tasks;
+    expect(claimed?.id).toBe('now');
+    await new Promise((r) => setTimeout(r, 60));
+    const reply = await complete(q, 'a', 'now', claimed?.fields.claims ?? '', { next: true });
+    const [next] = claimedFrom(reply, 1);
+    expect(next?.id).toBe('later');
+    expect(await q.zset(q.keys.delayed)).toEqual({});
+  });
+
   it('returns the token to the host list when next finds nothing', async () => {
     const q = suite.queue();
     await q.registerHost('h', ['a', 'b']);

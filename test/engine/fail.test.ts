@@ -119,6 +119,16 @@ describe('fail script', () => {
     expect(await q.stats()).toMatchObject({ failed: '1', dead: '1' });
   });
 
+  it('trims from the dead index only entries whose record has expired', async () => {
+    const q = suite.queue();
+    const old = Date.now() - 10_000;
+    await q.redis.zadd(q.keys.dead, old, 'gone', old, 'kept');
+    await q.redis.hset(q.keys.task('kept'), 'id', 'kept', 'state', 'dead');
+    await active(q, { id: 't', maxAttempts: 1, deadTtlMs: 1_000 });
+    expect((await fail(q, 'a', 't')).outcome).toBe('dead');
+    expect(Object.keys(await q.zset(q.keys.dead)).sort()).toEqual(['kept', 't']);
+  });
+
   it('sends an unrecoverable failure to dead at once', async () => {
     const q = suite.queue();
     await active(q, { id: 't', maxAttempts: 5 });
