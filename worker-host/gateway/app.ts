@@ -45,8 +45,8 @@ export interface GatewayAppOptions {
 }
 
 type Env = {
-  Bindings: { incoming?: IncomingMessage };
-  Variables: { access: Access; summary: string };
+  Bindings: { incoming?: IncomingMessage; outgoing?: ServerResponse };
+  Variables: { access: Access; summary: string; sync: string; status: number };
 };
 
 const PATH_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT']);
@@ -92,8 +92,24 @@ function json(
   return c.body(body, status as 200, { 'content-type': 'application/json', ...extra });
 }
 
+/** A request header; under Node read from the parsed message (no Headers object is built). */
+function header(c: Context<Env>, name: string): string | undefined {
+  const incoming = c.env?.incoming;
+  if (!incoming) return c.req.header(name);
+  const value = incoming.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
 function wantsBase64(c: Context<Env>): boolean {
-  return c.req.header('upstash-encoding')?.trim().toLowerCase() === 'base64';
+  return header(c, 'upstash-encoding')?.trim().toLowerCase() === 'base64';
+}
+
+/** The `_token` query parameter, parsing the query only when it can be there. */
+function queryToken(c: Context<Env>): string | undefined {
+  const { query } = rawTarget(c);
+  return query.includes('_token=')
+    ? (new URLSearchParams(query).get('_token') ?? undefined)
+    : undefined;
 }
 
 /** The request path and query exactly as sent (Node's raw URL when available). */
@@ -157,7 +173,7 @@ export function createGatewayApp(options: GatewayAppOptions): Hono<Env> {
     if (!PATH_METHODS.has(c.req.method)) {
       throw new HttpError(405, `ERR method ${c.req.method} is not allowed`, 'GET, HEAD, POST, PUT');
     }
-    const token = presentedToken(c.req.header('authorization'), c.req.query('_token'));
+    const token = presentedToken(header(c, 'authorization'), queryToken(c));
     const access = authenticate(token);
     if (access === null) throw new HttpError(401, 'Unauthorized');
     c.set('access', access);

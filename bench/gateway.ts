@@ -1,0 +1,160 @@
+/**
+ * Gateway benchmark: requests/s and latency through the REST gateway versus a direct ioredis
+ * call, for single commands and 100-command pipelines. The gateway runs in a child process (as
+ * in production, not sharing the load generator's event loop); requests go over HTTP/1.1
+ * keep-alive. Takes about 15 s.
+ *
+ * Run alone: npx tsx -e "import('./bench/gateway.ts').then(m=>m.default())"
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Agent, request } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PREFIX = `bench:gw:${randomBytes(4).toString('hex')}:`;
+const PIPELINE = 100;
+const PHASE_MS = 1_500;
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
+}
+
+/** Latency of one call at a time, then throughput with `concurrency` calls in flight. */
+async function measure(call: () => Promise<unknown>, concurrency: number): Promise<Figures> {
+  for (let i = 0; i < 50; i++) await call();
+  const latencies: number[] = [];
+  const latencyEnd = performance.now() + PHASE_MS / 2;
+  while (performance.now() < latencyEnd) {
+    const started = performance.now();
+    await call();
+    latencies.push(performance.now() - started);
+  }
+  latencies.sort((a, b) => a - b);
+  let done = 0;
+  const end = performance.now() + PHASE_MS;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        await call();
+        done++;
+      }
+    }),
+  );
+  const rps = done / ((performance.now() - started) / 1000);
+  return { rps, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+function startGatewayProcess(token: string): Promise<{ child: ChildProcess; port: number }> {
+  const main = fileURLToPath(new URL('../worker-host/cli/main.ts', import.meta.url));
+  const child = fork(main, ['gateway', '--port', '0'], {
+    env: { ...process.env, FORKLIFT_GATEWAY_TOKENS: token, FORKLIFT_LOG_LEVEL: 'info', REDIS_URL },
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`gateway did not start: ${out}`)), 20_000);
+    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${out}`)));
+    child.stdout?.on('data', (chunk) => {
+      out += chunk;
+      const match = /"url":"http:\/\/[^"]*:(\d+)"/.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        child.stdout?.removeAllListeners('data');
+        child.stdout?.resume();
+        resolve({ child, port: Number(match[1]) });
+      }
+    });
+  });
+}
+
+function poster(port: number, token: string, concurrency: number) {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  return (path: string, body: string) =>
+    new Promise<string>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path,
+          method: 'POST',
+          agent,
+          headers: {
+            authorization: `Bearer ${token}`,
+            'upstash-encoding': 'base64',
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          let data = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => {
+            data += d;
+          });
+          res.on('end', () =>
+            res.statusCode === 200
+              ? resolve(data)
+              : reject(new Error(`HTTP ${res.statusCode}: ${data}`)),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+}
+
+const fmt = (n: number, digits = 0) => n.toFixed(digits).padStart(8);
+
+/** Runs the benchmark and prints its figures. */
+export default async function benchGateway(): Promise<void> {
+  const token = randomBytes(16).toString('hex');
+  const direct = new Redis(REDIS_URL);
+  const { child, port } = await startGatewayProcess(token);
+  const post = poster(port, token, 32);
+  try {
+    await direct.set(`${PREFIX}k`, 'value-of-a-typical-size-0123456789');
+    const batch = Array.from({ length: PIPELINE }, (_, i) =>
+      i % 2 === 0 ? ['SET', `${PREFIX}p${i}`, String(i)] : ['GET', `${PREFIX}p${i - 1}`],
+    );
+    const batchBody = JSON.stringify(batch);
+    const singleBody = JSON.stringify(['GET', `${PREFIX}k`]);
+
+    const directSingle = await measure(() => direct.get(`${PREFIX}k`), 32);
+    const gatewaySingle = await measure(() => post('/', singleBody), 32);
+    const directPipe = await measure(() => {
+      const p = direct.pipeline();
+      for (const [cmd, ...args] of batch) p.call(cmd as string, ...(args as string[]));
+      return p.exec();
+    }, 8);
+    const gatewayPipe = await measure(() => post('/pipeline', batchBody), 8);
+
+    const rows: Array<[string, Figures, Figures]> = [
+      ['single command (GET)', directSingle, gatewaySingle],
+      [`${PIPELINE}-command pipeline`, directPipe, gatewayPipe],
+    ];
+    const lines = [
+      'gateway benchmark: direct ioredis vs REST gateway (child process, HTTP/1.1 keep-alive)',
+      `${''.padEnd(24)}${'direct req/s'.padStart(14)}${'p50 ms'.padStart(9)}${'gw req/s'.padStart(11)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'added p50 ms'.padStart(14)}`,
+      ...rows.map(
+        ([name, d, g]) =>
+          `${name.padEnd(24)}${fmt(d.rps).padStart(14)}${fmt(d.p50, 3).padStart(9)}${fmt(g.rps).padStart(11)}${fmt(g.p50, 3).padStart(9)}${fmt(g.p99, 3).padStart(9)}${fmt(g.p50 - d.p50, 3).padStart(14)}`,
+      ),
+      `(req/s with 32 single / 8 pipeline requests in flight; a pipeline request carries ${PIPELINE} commands)`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    const keys = await direct.keys(`${PREFIX}*`);
+    if (keys.length > 0) await direct.del(...keys);
+    direct.disconnect();
+    child.kill('SIGTERM');
+  }
+}
