@@ -4,6 +4,7 @@ export * from './enqueue-request.js';
 export * from './errors.js';
 export * from './keys.js';
 export * from './priority.js';
+export * from './producer.js';
 export * from './queue-client.js';
 export * from './script-runner.js';
 export * from './task-definition.js';
