@@ -15,17 +15,25 @@
  * Every `/v1/*` request passes `authenticate` (tokens, then config) and `limitBody` before its
  * handler reads anything; every error leaves through `onError` as `{ error: { code, … } }`.
  */
-import { OpenAPIHono } from '@hono/zod-openapi';
+import { Hono } from 'hono';
 import { authenticate } from './auth.js';
 import { limitBody } from './body.js';
 import type { AppEnv } from './context.js';
 import { ApiError, errorBody, logServerError, toApiError } from './errors.js';
+import { ApiRoutes, openApiDocument } from './openapi.js';
 import { statsRoutes } from './routes/stats.js';
 import { taskRoutes } from './routes/tasks.js';
 import { healthSchema } from './schemas.js';
 
 /** The API version prefix. */
 export const API_PREFIX = '/v1';
+
+const INFO = {
+  title: 'Forklift edge API',
+  version: '1.0.0',
+  description:
+    'Enqueue and inspect Forklift tasks. Every error is `{ error: { code, message, details? } }`.',
+};
 
 /**
  * Builds the app. The Worker's entry point (`index.ts`) exports one instance.
@@ -34,8 +42,8 @@ export const API_PREFIX = '/v1';
  * const app = createApp();
  * const res = await app.request('/healthz');
  */
-export function createApp(): OpenAPIHono<AppEnv> {
-  const app = new OpenAPIHono<AppEnv>();
+export function createApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
 
   app.onError((error, c) => {
     const apiError = toApiError(error);
@@ -49,40 +57,30 @@ export function createApp(): OpenAPIHono<AppEnv> {
     return c.json(errorBody(error), 404);
   });
 
-  app.openapi(
+  const publicRoutes = new ApiRoutes(app).add(
     {
       method: 'get',
       path: '/healthz',
+      operationId: 'health',
       tags: ['meta'],
       summary: 'Liveness (public; does not touch Redis)',
-      responses: {
-        200: { description: 'Alive', content: { 'application/json': { schema: healthSchema } } },
-      },
+      secured: false,
+      responses: { 200: { description: 'Alive', schema: healthSchema } },
     },
     (c) => c.json({ status: 'ok' as const }, 200),
   );
 
   app.use(`${API_PREFIX}/*`, authenticate, limitBody);
-  app.route(API_PREFIX, taskRoutes());
-  app.route(API_PREFIX, statsRoutes());
+  const versioned = [taskRoutes(), statsRoutes()];
+  for (const routes of versioned) app.route(API_PREFIX, routes.app);
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'One of the tokens in the FORKLIFT_API_TOKENS secret.',
-  });
-  let document: unknown;
+  let document: Record<string, unknown> | undefined;
   app.get('/openapi.json', (c) => {
-    document ??= app.getOpenAPI31Document({
-      openapi: '3.1.0',
-      info: {
-        title: 'Forklift edge API',
-        version: '1.0.0',
-        description:
-          'Enqueue and inspect Forklift tasks. Errors are `{ error: { code, message, details? } }`.',
-      },
-    });
-    return c.json(document as Record<string, unknown>);
+    document ??= openApiDocument(INFO, [
+      { prefix: '', operations: publicRoutes.operations },
+      ...versioned.map((routes) => ({ prefix: API_PREFIX, operations: routes.operations })),
+    ]);
+    return c.json(document);
   });
 
   return app;

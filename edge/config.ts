@@ -6,7 +6,7 @@
  * 503 `not_configured` with a message naming the variable (after authentication, except for
  * `FORKLIFT_API_TOKENS` itself, whose absence means the API refuses to serve anyone).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_MAX_PAYLOAD_BYTES, QUEUE_NAME_PATTERN } from '../shared/index.js';
 
 /** Everything the API needs, validated. */

@@ -277,7 +277,19 @@ describe('GET /openapi.json', () => {
     expect(doc.paths['/v1/tasks'].post.responses['202']).toBeDefined();
     expect(doc.paths['/v1/tasks'].post.security).toEqual([{ bearerAuth: [] }]);
     const schemas = doc.components.schemas;
-    expect(schemas.EnqueueRequest.properties.payload.properties.x.type).toBe('integer');
+    // One request shape per task type of the shared registry, with that type's payload schema.
+    expect(schemas.EnqueueRequest.oneOf).toEqual([
+      { $ref: '#/components/schemas/EnqueueRequest_square' },
+    ]);
+    expect(schemas.EnqueueRequest_square.properties.type).toEqual({
+      type: 'string',
+      const: 'square',
+    });
+    expect(schemas.EnqueueRequest_square.properties.payload.properties.x).toEqual({
+      type: 'integer',
+      minimum: -94_906_265,
+      maximum: 94_906_265,
+    });
     expect(schemas.BatchRequest.properties.tasks.maxItems).toBe(1000);
     expect(Object.keys(schemas.Task.properties)).toEqual(Object.keys(await anyTaskView()));
     expect(schemas.Error.properties.error.properties.code.enum).toContain('store_unavailable');
