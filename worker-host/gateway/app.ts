@@ -83,7 +83,7 @@ function json(
     outgoing.writeHead(status, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
-      'upstash-sync-token': c.get('sync'),
+      'upstash-sync-token': c.get('sync') ?? String(++syncCounter),
       ...extra,
     });
     outgoing.end(body);
