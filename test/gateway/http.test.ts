@@ -156,7 +156,15 @@ describe('status codes and JSON bodies', () => {
       expect(a.status, method).toBe(405);
       expect((a.body as { error: string }).error).toMatch(/not allowed/);
     }
-    expect(await call(gw, '/pipeline', { method: 'GET' })).toMatchObject({ status: 405 });
+    expect((await call(gw, '/', { method: 'DELETE' })).headers.get('allow')).toBe(
+      'GET, HEAD, POST, PUT',
+    );
+    const getPipeline = await call(gw, '/pipeline', { method: 'GET' });
+    expect(getPipeline).toMatchObject({
+      status: 405,
+      body: { error: expect.stringMatching(/POST/) },
+    });
+    expect(getPipeline.headers.get('allow')).toBe('POST, PUT');
     expect(await call(gw, '/multi-exec', { method: 'GET' })).toMatchObject({ status: 405 });
   });
 

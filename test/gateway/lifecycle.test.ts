@@ -27,6 +27,15 @@ async function post(path: string, body: unknown, target = gw) {
   };
 }
 
+/** Polls PING until the gateway answers 200 again (after a Redis restart). */
+async function untilServing(): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await post('/', ['PING'])).status !== 200) {
+    if (Date.now() > deadline) throw new Error('the gateway did not recover');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** A Lua script that keeps Redis busy for about `ms` milliseconds. */
 const busy = (ms: number) =>
   `local t = redis.call('TIME') while true do local n = redis.call('TIME') if (n[1] - t[1]) * 1000000 + (n[2] - t[2]) > ${ms * 1000} then break end end return 1`;
@@ -108,6 +117,27 @@ describe('Redis outage', () => {
       });
     }
     await redisServer.restart();
+  });
+});
+
+describe('clients that go away', () => {
+  it('keeps serving after a client disconnects while its command runs', async () => {
+    await untilServing();
+    const controller = new AbortController();
+    const pending = fetch(`${gw.url}/`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gw.token}` },
+      body: JSON.stringify(['EVAL', `redis.call('SET', 'after-abort', '1') ${busy(300)}`, 0]),
+      signal: controller.signal,
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    controller.abort();
+    await expect(pending).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await post('/', ['GET', 'after-abort'])).toMatchObject({
+      status: 200,
+      body: { result: '1' },
+    });
   });
 });
 
