@@ -51,7 +51,8 @@ type Env = {
 
 const PATH_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT']);
 const BODY_METHODS = new Set(['POST', 'PUT']);
-let syncCounter = 0;
+/** Starts at the boot time in µs, so tokens keep increasing across restarts too. */
+let syncCounter = Date.now() * 1000;
 
 /** A JSON error answer. */
 class HttpError extends Error {
