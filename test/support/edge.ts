@@ -71,6 +71,11 @@ export interface ApiOptions {
 
 /** A running edge Worker. */
 export interface TestEdge {
+  /**
+   * workerd's own HTTP address for the Worker (Miniflare's entry socket): for load tests with a
+   * keep-alive client, much faster than `fetch` (which goes through Miniflare's dispatcher).
+   */
+  readonly url: URL;
   /** Sends a request to the Worker; `path` is relative to `http://edge.test`. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** Sends a JSON request with the test token and decodes the JSON answer. */
@@ -128,13 +133,14 @@ export async function startTestEdge(options: TestEdgeOptions): Promise<TestEdge>
         }
       : {}),
   });
-  await mf.ready;
+  const url = await mf.ready;
   const fetch = (path: string, init?: RequestInit) =>
     mf.dispatchFetch(
       new URL(path, 'http://edge.test'),
       init as Parameters<Miniflare['dispatchFetch']>[1],
     );
   return {
+    url,
     fetch,
     api: async (method, path, { body, token = TEST_API_TOKEN, headers = {} } = {}) => {
       const init: RequestInit = {

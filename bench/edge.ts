@@ -1,0 +1,230 @@
+/**
+ * Edge benchmark: enqueue requests/s through the Worker in workerd (Miniflare) → the REST
+ * gateway (a child process, as in production) → Redis, one task per request and 100 per batch
+ * request, beside the same enqueues made directly with ioredis (`QueueClient`, as the worker
+ * host and the CLI do). Also prints the Worker bundle's size. Runs on a private redis-server and
+ * takes about 20 s.
+ *
+ * Run alone: npm run bench -- edge
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Agent, request } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { Redis } from 'ioredis';
+import { prepareBatch } from '../shared/enqueue-request.js';
+import { QueueClient } from '../shared/queue-client.js';
+import { tasks } from '../shared/tasks/index.js';
+import { edgeBindings, startTestEdge, type TestEdge } from '../test/support/edge.js';
+import { startThrowawayRedis } from '../test/support/gateway.js';
+import { ioredisTransport } from '../worker-host/redis/ioredis-transport.js';
+
+const BATCH = 100;
+const PHASE_MS = 2_000;
+const SINGLE_CONCURRENCY = 32;
+const BATCH_CONCURRENCY = 4;
+const NAMESPACE = 'bench-edge';
+
+interface Figures {
+  /** Requests (or calls) per second with `concurrency` in flight. */
+  rps: number;
+  /** Latency of one request at a time. */
+  p50: number;
+  p99: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
+}
+
+/** Latency of one call at a time, then throughput with `concurrency` calls in flight. */
+async function measure(call: () => Promise<unknown>, concurrency: number): Promise<Figures> {
+  for (let i = 0; i < 30; i++) await call();
+  const latencies: number[] = [];
+  const latencyEnd = performance.now() + PHASE_MS / 2;
+  while (performance.now() < latencyEnd) {
+    const started = performance.now();
+    await call();
+    latencies.push(performance.now() - started);
+  }
+  latencies.sort((a, b) => a - b);
+  let done = 0;
+  const started = performance.now();
+  const end = started + PHASE_MS;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        await call();
+        done++;
+      }
+    }),
+  );
+  const rps = done / ((performance.now() - started) / 1000);
+  return { rps, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+function startGatewayProcess(
+  redisUrl: string,
+  token: string,
+): Promise<{ child: ChildProcess; url: string }> {
+  const main = fileURLToPath(new URL('../worker-host/cli/main.ts', import.meta.url));
+  const child = fork(main, ['gateway', '--port', '0'], {
+    env: {
+      ...process.env,
+      FORKLIFT_GATEWAY_TOKENS: token,
+      FORKLIFT_LOG_LEVEL: 'info',
+      REDIS_URL: redisUrl,
+    },
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`gateway did not start: ${out}`)), 20_000);
+    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${out}`)));
+    child.stdout?.on('data', (chunk) => {
+      out += chunk;
+      const match = /"url":"(http:\/\/[^"]+)"/.exec(out);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        child.stdout?.removeAllListeners('data');
+        child.stdout?.resume();
+        resolve({ child, url: match[1] });
+      }
+    });
+  });
+}
+
+/** Size of the Worker bundled as wrangler bundles it, plain and minified, raw and gzipped. */
+async function bundleSizes(): Promise<{
+  raw: number;
+  gzip: number;
+  minRaw: number;
+  minGzip: number;
+}> {
+  const sizes = await Promise.all(
+    [false, true].map(async (minify) => {
+      const result = await build({
+        entryPoints: [fileURLToPath(new URL('../edge/index.ts', import.meta.url))],
+        bundle: true,
+        write: false,
+        minify,
+        format: 'esm',
+        platform: 'neutral',
+        conditions: ['workerd', 'worker', 'browser'],
+        mainFields: ['browser', 'module', 'main'],
+        logLevel: 'silent',
+      });
+      const bytes = result.outputFiles[0]?.contents ?? new Uint8Array();
+      return { raw: bytes.byteLength, gzip: gzipSync(bytes).byteLength };
+    }),
+  );
+  const [plain, min] = sizes as [(typeof sizes)[0], (typeof sizes)[0]];
+  return { raw: plain.raw, gzip: plain.gzip, minRaw: min.raw, minGzip: min.gzip };
+}
+
+const square = (x: number) => ({ type: 'square', payload: { x } });
+
+/** POSTs to workerd over HTTP/1.1 keep-alive (as a load balancer would) and expects 202. */
+function poster(base: URL, concurrency: number) {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  return (path: string, body: string) =>
+    new Promise<void>((resolve, reject) => {
+      const req = request(
+        {
+          host: base.hostname,
+          port: base.port,
+          path,
+          method: 'POST',
+          agent,
+          headers: {
+            authorization: `Bearer ${TEST_TOKEN}`,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          let data = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk) => {
+            data += chunk;
+          });
+          res.on('end', () =>
+            res.statusCode === 202
+              ? resolve()
+              : reject(new Error(`${path} answered ${res.statusCode}: ${data}`)),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+}
+
+const TEST_TOKEN = `bench-${randomBytes(12).toString('hex')}`;
+const fmt = (n: number, digits = 0) => n.toFixed(digits);
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+
+/** Runs the benchmark and prints its figures. */
+export default async function benchEdge(): Promise<void> {
+  const redisServer = await startThrowawayRedis();
+  const gatewayToken = randomBytes(16).toString('hex');
+  const direct = new Redis(redisServer.url);
+  let gateway: ChildProcess | undefined;
+  let edge: TestEdge | undefined;
+  try {
+    const started = await startGatewayProcess(redisServer.url, gatewayToken);
+    gateway = started.child;
+    edge = await startTestEdge({
+      bindings: edgeBindings(
+        { url: started.url, token: gatewayToken },
+        { namespace: NAMESPACE, extra: { FORKLIFT_API_TOKENS: TEST_TOKEN } },
+      ),
+    });
+    const post = poster(edge.url, SINGLE_CONCURRENCY);
+    const client = new QueueClient(ioredisTransport(direct), { namespace: NAMESPACE });
+    const one = JSON.stringify(square(7));
+    const many = JSON.stringify({ tasks: Array.from({ length: BATCH }, (_, i) => square(i)) });
+    const prepareOne = () => {
+      const prepared = prepareBatch(tasks, [square(7)]);
+      if (!prepared.ok) throw new Error('invalid bench task');
+      return prepared.specs;
+    };
+    const prepareMany = () => {
+      const prepared = prepareBatch(
+        tasks,
+        Array.from({ length: BATCH }, (_, i) => square(i)),
+      );
+      if (!prepared.ok) throw new Error('invalid bench batch');
+      return prepared.specs;
+    };
+
+    const edgeSingle = await measure(() => post('/v1/tasks', one), SINGLE_CONCURRENCY);
+    const directSingle = await measure(() => client.enqueue(prepareOne()), SINGLE_CONCURRENCY);
+    const edgeBatch = await measure(() => post('/v1/tasks/batch', many), BATCH_CONCURRENCY);
+    const directBatch = await measure(() => client.enqueue(prepareMany()), BATCH_CONCURRENCY);
+    const size = await bundleSizes();
+
+    const row = (name: string, f: Figures, perRequest: number) =>
+      `${name.padEnd(36)}${fmt(f.rps).padStart(10)}${fmt(f.rps * perRequest).padStart(11)}${fmt(f.p50, 2).padStart(9)}${fmt(f.p99, 2).padStart(9)}`;
+    const lines = [
+      'edge benchmark: enqueue over HTTP keep-alive → workerd → REST gateway (child process) → Redis, vs direct ioredis',
+      `${''.padEnd(36)}${'req/s'.padStart(10)}${'tasks/s'.padStart(11)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}`,
+      row('edge POST /v1/tasks', edgeSingle, 1),
+      row('direct ioredis enqueue (1 task)', directSingle, 1),
+      row(`edge POST /v1/tasks/batch (${BATCH})`, edgeBatch, BATCH),
+      row(`direct ioredis enqueue (${BATCH} tasks)`, directBatch, BATCH),
+      `(req/s with ${SINGLE_CONCURRENCY} single / ${BATCH_CONCURRENCY} batch requests in flight; ` +
+        'p50/p99 one request at a time; load generator, workerd, gateway and Redis share the machine)',
+      `edge bundle (esbuild, as wrangler): ${kib(size.raw)} (gzip ${kib(size.gzip)}); ` +
+        `minified ${kib(size.minRaw)} (gzip ${kib(size.minGzip)})`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await edge?.dispose();
+    gateway?.kill('SIGTERM');
+    direct.disconnect();
+    await redisServer.kill();
+  }
+}
