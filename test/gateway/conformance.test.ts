@@ -410,6 +410,24 @@ redis.register_function{function_name='${lib}_get', callback=function(keys) retu
   });
 });
 
+describe('generic exec', () => {
+  it('runs Redis 7.0 commands without a typed method (ZINTER, ZDIFF, LCS, OBJECT, SORT_RO)', async () => {
+    await redis.zadd(k('ga'), { score: 1, member: 'x' }, { score: 2, member: 'y' });
+    await redis.zadd(k('gb'), { score: 5, member: 'y' });
+    expect(await redis.exec(['ZINTER', 2, k('ga'), k('gb'), 'WITHSCORES'])).toEqual(['y', 7]);
+    expect(await redis.exec(['ZDIFF', 2, k('ga'), k('gb')])).toEqual(['x']);
+    await redis.mset({ [k('lcs1')]: 'ohmytext', [k('lcs2')]: 'mynewtext' });
+    expect(await redis.exec(['LCS', k('lcs1'), k('lcs2')])).toBe('mytext');
+    expect(await redis.exec(['OBJECT', 'ENCODING', k('ga')])).toBe('listpack');
+    await redis.rpush(k('sort'), 3, 1, 2);
+    expect(await redis.exec(['SORT_RO', k('sort')])).toEqual([1, 2, 3]);
+    await expect(redis.exec(['BLPOP', k('sort'), 0])).rejects.toThrow(
+      /'blpop' is not supported by the REST gateway/,
+    );
+    await expect(redis.clientSetinfo('LIB-NAME', 'x')).rejects.toThrow(/'client' is not supported/);
+  });
+});
+
 describe('server and connection commands', () => {
   it('ping, echo, time, publish', async () => {
     expect(await redis.ping()).toBe('PONG');
