@@ -36,10 +36,11 @@ describe('graceful shutdown', () => {
       Array.from({ length: 4 }, () => ({ type: 'sleep', payload: { ms: 800 } })),
     );
     // Close while tasks run (one or two, depending on how fast the children started).
-    const running = await waitFor(
+    let running: string[] = [];
+    await waitFor(
       async () => {
-        const active = await suite.redis.zrange(suite.keys.active, 0, '-1');
-        return active.length > 0 && active;
+        running = await suite.redis.zrange(suite.keys.active, 0, '-1');
+        return running.length > 0;
       },
       { what: 'a running task' },
     );

@@ -1,0 +1,47 @@
+/**
+ * Corrupted records: a queued task whose `payload` field is not JSON, and a task key that holds
+ * a string instead of a hash, each end dead with an error saying what is wrong, and the host
+ * goes on with the next tasks.
+ */
+import { describe, expect, it } from 'vitest';
+import { readRecords, workerSuite } from './harness.js';
+
+const suite = workerSuite('corrupt');
+
+describe('corrupted task records', () => {
+  it('end dead with a clear error; the host keeps processing', async () => {
+    const file = suite.logFile();
+    const [badJson, ok1, notHash, ok2] = await suite.enqueueIds(
+      ['bad-json', 'ok-1', 'not-a-hash', 'ok-2'].map((tag) => ({
+        type: 'record',
+        payload: { file, tag },
+      })),
+    );
+    if (!badJson || !ok1 || !notHash || !ok2) throw new Error('no ids');
+    await suite.redis.hset(suite.keys.task(badJson), 'payload', '{"file": oops');
+    await suite.redis.del(suite.keys.task(notHash));
+    await suite.redis.set(suite.keys.task(notHash), 'garbage');
+
+    await suite.startHost({ concurrency: 1 });
+    const [b, d] = await suite.waitForAll([ok1, ok2]);
+    expect(b).toMatchObject({ state: 'succeeded', attempts: 1 });
+    expect(d).toMatchObject({ state: 'succeeded', attempts: 1 });
+
+    // The dead records still hold what was wrong, so they are read raw (getTask would throw
+    // CorruptRecordError on the bad payload).
+    const raw = (id: string) => suite.redis.hmget(suite.keys.task(id), 'state', 'error');
+    const [stateA, errorA] = await raw(badJson);
+    expect(stateA).toBe('dead');
+    expect(errorA).toMatch(
+      /^CorruptRecordError: corrupted record for task .+: payload is not valid JSON$/,
+    );
+    const [stateC, errorC] = await raw(notHash);
+    expect(stateC).toBe('dead');
+    expect(errorC).toMatch(/^corrupted record: expected a hash, found a string \(kept at .+\)$/);
+    expect(await suite.redis.get(`${suite.keys.prefix}corrupt:${notHash}`)).toBe('garbage');
+
+    expect(readRecords(file).map((r) => r.tag)).toEqual(['ok-1', 'ok-2']);
+    const dead = await suite.queue.listDead();
+    expect(dead.tasks.map((t) => t.id).sort()).toEqual([badJson, notHash].sort());
+  });
+});
