@@ -1,42 +1,85 @@
 /**
- * Who may call the API, and what happens when the Worker is not (fully) configured. The Worker
- * runs in workerd; requests that pass authentication reach the real gateway and Redis.
+ * Who may call the API, and what happens when the Worker is not (fully) configured. The Workers
+ * (one per configuration, all in one workerd) run the real bundle; requests that pass
+ * authentication reach the real gateway and Redis.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { edgeBindings, startTestEdge, TEST_API_TOKEN, type TestEdge } from '../support/edge.js';
+import { type EdgeClient, edgeBindings, startTestEdges, TEST_API_TOKEN } from '../support/edge.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { testNamespace } from '../support/redis.js';
 
 const namespace = testNamespace('edge-auth');
-let gateway: TestGateway;
-const edges: TestEdge[] = [];
 
-async function edgeWith(overrides: Record<string, string | undefined>): Promise<TestEdge> {
-  const bindings: Record<string, string> = {};
+/** FORKLIFT_API_TOKENS values under which the API refuses to serve. */
+const NO_TOKENS = [
+  ['unset', undefined],
+  ['only commas and spaces', ' , ,'],
+] as const;
+
+/**
+ * Bad settings, two Workers' worth (starting a Worker costs about a second): each variable,
+ * its bad value, and what the problem says.
+ */
+const BAD_SETTINGS = [
+  {
+    UPSTASH_REDIS_REST_URL: [undefined, 'is not set'],
+    UPSTASH_REDIS_REST_TOKEN: ['  ', 'is empty'],
+    FORKLIFT_QUEUE: ['no spaces allowed', 'must be 1-64 characters'],
+    FORKLIFT_NAMESPACE: ['a/b', 'must be 1-64 characters'],
+    FORKLIFT_MAX_TASK_BYTES: ['lots', 'must be a whole number'],
+    FORKLIFT_MAX_REQUEST_BYTES: ['0', 'Too small'],
+    FORKLIFT_STORE_TIMEOUT_MS: ['-5', 'must be a whole number'],
+  },
+  {
+    UPSTASH_REDIS_REST_URL: ['redis://127.0.0.1:6379', 'must be an http(s) URL'],
+    UPSTASH_REDIS_REST_TOKEN: [undefined, 'is not set'],
+  },
+] as const satisfies readonly Record<string, readonly [string | undefined, string]>[];
+
+let gateway: TestGateway;
+let workers: Record<string, EdgeClient>;
+let dispose: (() => Promise<void>) | undefined;
+
+function bindings(overrides: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
   for (const [name, value] of Object.entries({
     ...edgeBindings(gateway, { namespace }),
     ...overrides,
   })) {
-    if (value !== undefined) bindings[name] = value;
+    if (value !== undefined) out[name] = value;
   }
-  const edge = await startTestEdge({ bindings });
-  edges.push(edge);
-  return edge;
+  return out;
 }
 
 beforeAll(async () => {
   gateway = await startTestGateway();
+  const configs: Record<string, Record<string, string>> = {
+    tokens: bindings({ FORKLIFT_API_TOKENS: `first-token-aaaaaaaa,${TEST_API_TOKEN} , ,` }),
+  };
+  NO_TOKENS.forEach(([, value], i) => {
+    configs[`no-tokens-${i}`] = bindings({ FORKLIFT_API_TOKENS: value });
+  });
+  BAD_SETTINGS.forEach((settings, i) => {
+    configs[`bad-${i}`] = bindings(
+      Object.fromEntries(Object.entries(settings).map(([name, [value]]) => [name, value])),
+    );
+  });
+  ({ workers, dispose } = await startTestEdges(configs));
 });
 afterAll(async () => {
-  await Promise.all(edges.map((edge) => edge.dispose()));
+  await dispose?.();
   await gateway?.close();
 });
 
+/** The Worker started for `name`. */
+function worker(name: string): EdgeClient {
+  const found = workers[name];
+  if (!found) throw new Error(`no worker ${name}`);
+  return found;
+}
+
 describe('bearer tokens', () => {
-  let edge: TestEdge;
-  beforeAll(async () => {
-    edge = await edgeWith({ FORKLIFT_API_TOKENS: `first-token-aaaaaaaa,${TEST_API_TOKEN} , ,` });
-  });
+  const edge = { api: (...args: Parameters<EdgeClient['api']>) => worker('tokens').api(...args) };
 
   test('a request without a token gets 401 and a WWW-Authenticate challenge', async () => {
     const res = await edge.api('GET', '/v1/stats', { token: null });
@@ -97,14 +140,10 @@ describe('bearer tokens', () => {
 });
 
 describe('configuration', () => {
-  test.each([
-    ['unset', undefined],
-    ['empty', ''],
-    ['only commas and spaces', ' , ,'],
-  ])(
+  test.each(NO_TOKENS.map(([name], i) => [name, i]))(
     'FORKLIFT_API_TOKENS %s: the API refuses to serve (503), with or without a token',
-    async (_name, value) => {
-      const edge = await edgeWith({ FORKLIFT_API_TOKENS: value });
+    async (_name, i) => {
+      const edge = worker(`no-tokens-${i}`);
       for (const token of [null, TEST_API_TOKEN]) {
         const res = await edge.api('GET', '/v1/stats', { token });
         expect(res.status).toBe(503);
@@ -120,20 +159,14 @@ describe('configuration', () => {
     },
   );
 
-  test.each([
-    ['UPSTASH_REDIS_REST_URL', undefined, 'is not set'],
-    ['UPSTASH_REDIS_REST_URL', 'redis://127.0.0.1:6379', 'must be an http(s) URL'],
-    ['UPSTASH_REDIS_REST_TOKEN', undefined, 'is not set'],
-    ['UPSTASH_REDIS_REST_TOKEN', '  ', 'is empty'],
-    ['FORKLIFT_QUEUE', 'no spaces allowed', 'must be 1-64 characters'],
-    ['FORKLIFT_NAMESPACE', 'a/b', 'must be 1-64 characters'],
-    ['FORKLIFT_MAX_TASK_BYTES', 'lots', 'must be a whole number'],
-    ['FORKLIFT_MAX_REQUEST_BYTES', '0', 'Too small'],
-    ['FORKLIFT_STORE_TIMEOUT_MS', '-5', 'must be a whole number'],
-  ])(
+  test.each(
+    BAD_SETTINGS.flatMap((settings, i) =>
+      Object.entries(settings).map(([name, [value, reason]]) => [name, value, reason, i] as const),
+    ),
+  )(
     '%s = %j: 503 not_configured naming it, only to authenticated callers',
-    async (name, value, reason) => {
-      const edge = await edgeWith({ [name]: value });
+    async (name, value, reason, i) => {
+      const edge = worker(`bad-${i}`);
       const anonymous = await edge.api('GET', '/v1/stats', { token: null });
       expect(anonymous.status).toBe(401);
       const res = await edge.api('POST', '/v1/tasks', {
@@ -142,7 +175,10 @@ describe('configuration', () => {
       expect(res.status).toBe(503);
       expect(res.body.error.code).toBe('not_configured');
       expect(res.body.error.message).toContain(name);
-      expect(res.body.error.details.problems).toEqual([expect.stringContaining(reason)]);
+      const problem = (res.body.error.details.problems as string[]).find((p) =>
+        p.startsWith(`${name} `),
+      );
+      expect(problem, `${name}=${JSON.stringify(value)}`).toContain(reason);
     },
   );
 });

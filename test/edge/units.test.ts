@@ -58,6 +58,15 @@ describe('readConfig', () => {
     });
   });
 
+  test.each([undefined, '', ' , ', 42])('FORKLIFT_API_TOKENS = %j gives no token', (value) => {
+    const result = readConfig({ ...minimal, FORKLIFT_API_TOKENS: value });
+    expect(result).toMatchObject({
+      ok: false,
+      apiTokens: [],
+      problems: [expect.stringMatching(/^FORKLIFT_API_TOKENS /)],
+    });
+  });
+
   test('names every bad variable, and keeps valid API tokens for authentication', () => {
     const result = readConfig({ FORKLIFT_API_TOKENS: 'x', FORKLIFT_QUEUE: 'a b' });
     expect(result).toEqual({
