@@ -1,0 +1,49 @@
+/**
+ * Child recycling: after `maxTasksPerChild` runs a child is replaced (and every task still
+ * succeeds), and a child whose resident memory passes `maxChildMemoryMb` is replaced.
+ */
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../support/redis.js';
+import { isAlive, readRecords, workerSuite } from './harness.js';
+
+const suite = workerSuite('recycle');
+
+describe('child recycling', () => {
+  it('maxTasksPerChild 3: a new child every 3 tasks, every task succeeds', async () => {
+    const file = suite.logFile();
+    const ids = await suite.enqueueIds(
+      Array.from({ length: 7 }, (_, i) => ({ type: 'record', payload: { file, tag: `t${i}` } })),
+    );
+    const host = await suite.startHost({ concurrency: 1, maxTasksPerChild: 3 });
+    const views = await suite.waitForAll(ids);
+    expect(views.map((v) => v.state)).toEqual(ids.map(() => 'succeeded'));
+
+    const pids = readRecords(file).map((r) => r.pid);
+    expect(pids).toHaveLength(7);
+    const [a, b, c] = [pids[0], pids[3], pids[6]];
+    expect(pids).toEqual([a, a, a, b, b, b, c]);
+    expect(new Set([a, b, c]).size).toBe(3);
+    await waitFor(() => a !== undefined && b !== undefined && !isAlive(a) && !isAlive(b), {
+      what: 'the recycled children to exit',
+    });
+    expect(host.pids()).toEqual([c]);
+  });
+
+  it('maxChildMemoryMb: a child that grew past the limit is replaced', async () => {
+    const host = await suite.startHost({ concurrency: 1, maxChildMemoryMb: 160 });
+    const run = async (request: object) => {
+      const [id] = await suite.enqueueIds([request]);
+      if (!id) throw new Error('no id');
+      return suite.waitForState(id, 'succeeded');
+    };
+    // Small runs keep the child (it stays under the limit) ...
+    const first = (await run({ type: 'sleep', payload: { ms: 0 } })).result as number;
+    expect((await run({ type: 'sleep', payload: { ms: 0 } })).result).toBe(first);
+    // ... a run that leaves it at ~220 MiB gets it replaced.
+    expect((await run({ type: 'leak', payload: { mb: 128 } })).result).toBeGreaterThan(160);
+    const next = (await run({ type: 'sleep', payload: { ms: 0 } })).result as number;
+    expect(next).not.toBe(first);
+    await waitFor(() => !isAlive(first), { what: 'the bloated child to exit' });
+    expect(host.pids()).toEqual([next]);
+  });
+});
