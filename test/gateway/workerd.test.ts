@@ -73,7 +73,8 @@ it('runs the scripted scenario with the Cloudflare client inside workerd', async
     evalsha: 'echoed',
     noscript: { error: expect.stringContaining('NOSCRIPT No matching script. Please use EVAL.') },
     multi: [1, 2, 2],
-    autoPipelined: ['OK', 'OK', 1, 'PONG', 'hash'],
+    autoPipelined: ['OK', 'OK', 'hello', 'PONG', 'hash'],
+    afterAutoPipelined: [1, 2],
   });
   expect(String(report.scriptFallback)).toMatch(/^fresh-/);
   const { id, entries } = report.xrange as { id: string; entries: Record<string, unknown> };

@@ -14,15 +14,23 @@
  * change). Every non-2xx body is JSON `{"error"}`: 400 bad request or Redis error, 401, 405 other
  * methods, 413 body over the limit, 503 Redis unreachable, 500 gateway bug.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { type Context, Hono } from 'hono';
 import type { Logger } from 'pino';
 import { createAuthenticator, presentedToken } from './auth.js';
 import { BodyTooLargeError, readBody } from './body.js';
-import { type Access, type CommandArg, CommandPolicy, commandName } from './commands.js';
+import { type CommandArg, CommandPolicy, commandName } from './commands.js';
 import type { GatewayConfig } from './config.js';
 import { errorBody, type ItemOutcome, itemsBody, resultBody } from './encoding.js';
+import {
+  type GatewayEnv,
+  HttpError,
+  header,
+  json,
+  nextSyncToken,
+  queryToken,
+  rawTarget,
+  wantsBase64,
+} from './exchange.js';
 import { runCommand, runPipeline, runTransaction } from './execute.js';
 import { type RedisPool, RedisUnavailableError } from './redis-pool.js';
 import {
@@ -44,81 +52,10 @@ export interface GatewayAppOptions {
   subscriptions?: Subscriptions;
 }
 
-type Env = {
-  Bindings: { incoming?: IncomingMessage; outgoing?: ServerResponse };
-  Variables: { access: Access; summary: string; sync: string; status: number };
-};
+type Env = GatewayEnv;
 
 const PATH_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT']);
 const BODY_METHODS = new Set(['POST', 'PUT']);
-/** Starts at the boot time in µs, so tokens keep increasing across restarts too. */
-let syncCounter = Date.now() * 1000;
-
-/** A JSON error answer. */
-class HttpError extends Error {
-  override name = 'HttpError';
-  constructor(
-    readonly status: 400 | 401 | 405 | 413 | 500 | 503,
-    message: string,
-    /** `Allow` header value, for 405. */
-    readonly allow?: string,
-  ) {
-    super(message);
-  }
-}
-
-/**
- * Answers JSON. Under Node the answer is written straight to the socket (the adapter's fast
- * path for ordinary Response objects needs its global Response override, which would leak into
- * everything else in the process); under `app.request()` it is an ordinary Response.
- */
-function json(
-  c: Context<Env>,
-  status: number,
-  body: string,
-  extra: Record<string, string> = {},
-): Response {
-  c.set('status', status);
-  const outgoing = c.env?.outgoing;
-  if (outgoing && !outgoing.headersSent) {
-    outgoing.writeHead(status, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(body),
-      'upstash-sync-token': c.get('sync') ?? String(++syncCounter),
-      ...extra,
-    });
-    outgoing.end(body);
-    return RESPONSE_ALREADY_SENT;
-  }
-  return c.body(body, status as 200, { 'content-type': 'application/json', ...extra });
-}
-
-/** A request header; under Node read from the parsed message (no Headers object is built). */
-function header(c: Context<Env>, name: string): string | undefined {
-  const incoming = c.env?.incoming;
-  if (!incoming) return c.req.header(name);
-  const value = incoming.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function wantsBase64(c: Context<Env>): boolean {
-  return header(c, 'upstash-encoding')?.trim().toLowerCase() === 'base64';
-}
-
-/** The `_token` query parameter, parsing the query only when it can be there. */
-function queryToken(c: Context<Env>): string | undefined {
-  const { query } = rawTarget(c);
-  return query.includes('_token=')
-    ? (new URLSearchParams(query).get('_token') ?? undefined)
-    : undefined;
-}
-
-/** The request path and query exactly as sent (Node's raw URL when available). */
-function rawTarget(c: Context<Env>): { path: string; query: string } {
-  const raw = c.env?.incoming?.url ?? new URL(c.req.url).pathname + new URL(c.req.url).search;
-  const q = raw.indexOf('?');
-  return q < 0 ? { path: raw, query: '' } : { path: raw.slice(0, q), query: raw.slice(q + 1) };
-}
 
 function summarize(commands: readonly (readonly CommandArg[])[]): string {
   const first = commands[0] ? commandName(commands[0]).name.toLowerCase() : '';
@@ -140,7 +77,7 @@ export function createGatewayApp(options: GatewayAppOptions): Hono<Env> {
 
   app.use(async (c, next) => {
     const started = performance.now();
-    const sync = String(++syncCounter);
+    const sync = nextSyncToken();
     c.set('sync', sync);
     c.header('upstash-sync-token', sync);
     await next();
