@@ -10,6 +10,7 @@
  * const res = await edge.fetch('/v1/stats', { headers: { authorization: `Bearer ${TEST_API_TOKEN}` } });
  * await edge.dispose();
  */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import {
@@ -19,8 +20,13 @@ import {
   fetch as undiciFetch,
 } from 'miniflare';
 
-/** The compatibility date of wrangler.toml. */
-export const EDGE_COMPATIBILITY_DATE = '2026-04-26';
+/** The compatibility date of wrangler.toml, so tests run the Worker as wrangler would. */
+export const EDGE_COMPATIBILITY_DATE = (() => {
+  const toml = readFileSync(new URL('../../wrangler.toml', import.meta.url), 'utf8');
+  const date = /^compatibility_date\s*=\s*"(\d{4}-\d{2}-\d{2})"/m.exec(toml)?.[1];
+  if (!date) throw new Error('wrangler.toml has no compatibility_date');
+  return date;
+})();
 
 /** An API token the tests configure (the Worker's FORKLIFT_API_TOKENS includes it). */
 export const TEST_API_TOKEN = 'test-api-token-0123456789abcdef';
