@@ -3,7 +3,7 @@
  * gateway (a child process, as in production) → Redis, one task per request and 100 per batch
  * request, beside the same enqueues made directly with ioredis (`QueueClient`, as the worker
  * host and the CLI do). Also prints the Worker bundle's size. Runs on a private redis-server and
- * takes about 20 s.
+ * takes about 15-20 s.
  *
  * Run alone: npm run bench -- edge
  */
@@ -22,7 +22,7 @@ import { startThrowawayRedis } from '../test/support/gateway.js';
 import { ioredisTransport } from '../worker-host/redis/ioredis-transport.js';
 
 const BATCH = 100;
-const PHASE_MS = 2_000;
+const PHASE_MS = 1_500;
 const SINGLE_CONCURRENCY = 32;
 const BATCH_CONCURRENCY = 4;
 const NAMESPACE = 'bench-edge';

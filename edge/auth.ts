@@ -69,11 +69,14 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   const result = configFor(c.env);
   const tokens = result.ok ? result.config.apiTokens : result.apiTokens;
   if (tokens.length === 0) {
+    const problem =
+      (result.ok ? undefined : result.problems.find((p) => p.startsWith('FORKLIFT_API_TOKENS '))) ??
+      'FORKLIFT_API_TOKENS lists no token';
     throw new ApiError(
       503,
       'not_configured',
-      'FORKLIFT_API_TOKENS is not set (or lists no token): the API refuses to serve without authentication. ' +
-        'Set it with `wrangler secret put FORKLIFT_API_TOKENS` (comma-separated tokens).',
+      `${problem}: the API refuses to serve without authentication. Set it with ` +
+        '`wrangler secret put FORKLIFT_API_TOKENS` (comma-separated tokens).',
       { headers: { 'Retry-After': '60' } },
     );
   }

@@ -75,7 +75,11 @@ const envSchema = z.object({
         .map((t) => t.trim())
         .filter((t) => t !== ''),
     )
-    .pipe(z.array(z.string()).min(1, 'lists no token')),
+    .pipe(
+      z
+        .array(z.string().regex(/^\S+$/, 'has a token with whitespace inside'))
+        .min(1, 'lists no token'),
+    ),
   UPSTASH_REDIS_REST_URL: text('a secret: the Redis REST endpoint').regex(
     UPSTASH_URL,
     'must be an http(s) URL, e.g. https://eu1-xxx.upstash.io',

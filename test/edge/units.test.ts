@@ -67,6 +67,15 @@ describe('readConfig', () => {
     });
   });
 
+  test('a token with whitespace inside is refused (a bearer token cannot hold one)', () => {
+    const result = readConfig({ ...minimal, FORKLIFT_API_TOKENS: 'good-token, bad token' });
+    expect(result).toMatchObject({
+      ok: false,
+      apiTokens: [],
+      problems: ['FORKLIFT_API_TOKENS has a token with whitespace inside'],
+    });
+  });
+
   test('names every bad variable, and keeps valid API tokens for authentication', () => {
     const result = readConfig({ FORKLIFT_API_TOKENS: 'x', FORKLIFT_QUEUE: 'a b' });
     expect(result).toEqual({
