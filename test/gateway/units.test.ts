@@ -39,7 +39,9 @@ describe('config', () => {
       maxBodyBytes: 1_048_576,
       port: 8079,
       host: '127.0.0.1',
+      logLevel: 'info',
     });
+    expect(loadGatewayConfig({ ...env, FORKLIFT_LOG_LEVEL: 'DEBUG' }).logLevel).toBe('debug');
     expect(loadGatewayConfig(env, { port: '0', host: '::1' })).toMatchObject({
       port: 0,
       host: '::1',
@@ -78,6 +80,9 @@ describe('config', () => {
     );
     expect(fails(env, { port: '70000' })).toMatch(/^--port/);
     expect(fails(env, { host: 'a b' })).toMatch(/^--host/);
+    expect(fails({ ...env, FORKLIFT_LOG_LEVEL: 'loud' })).toMatch(
+      /^FORKLIFT_LOG_LEVEL: must be one of .*got 'loud'/,
+    );
   });
 
   it('parses the allowlist and the forklift preset', () => {

@@ -27,8 +27,6 @@ environment:
   FORKLIFT_LOG_LEVEL                pino level: fatal, error, warn, info, debug (default info)
 `;
 
-const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
-
 function parseFlags(args: string[]): { port?: string; host?: string; help: boolean } {
   try {
     const { values } = parseArgs({
@@ -64,14 +62,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     if (error instanceof GatewayConfigError) throw new CliError(`gateway: ${error.message}`, 2);
     throw error;
   }
-  const level = env.FORKLIFT_LOG_LEVEL?.trim().toLowerCase() || 'info';
-  if (!LEVELS.has(level)) {
-    throw new CliError(
-      `gateway: FORKLIFT_LOG_LEVEL must be one of ${[...LEVELS].join(', ')}, got '${level}'`,
-      2,
-    );
-  }
-  const logger = pino({ name: 'forklift-gateway', level });
+  const logger = pino({ name: 'forklift-gateway', level: config.logLevel });
   const gateway = await startGateway(config, { logger });
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {

@@ -56,7 +56,15 @@ export interface GatewayConfig {
   maxSubscribers: number;
   /** How long shutdown waits for in-flight requests before cutting them. @default 10000 */
   shutdownTimeoutMs: number;
+  /** pino level of the gateway's logs (`FORKLIFT_LOG_LEVEL`). @default 'info' */
+  logLevel: LogLevel;
 }
+
+/** The pino levels the gateway accepts. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** A setting is missing or invalid; the message names it. */
 export class GatewayConfigError extends Error {
@@ -73,6 +81,7 @@ export const GATEWAY_DEFAULTS = Object.freeze({
   maxTransactionConnections: 8,
   maxSubscribers: 256,
   shutdownTimeoutMs: 10_000,
+  logLevel: 'info' as LogLevel,
 });
 
 const COMMAND_ENTRY = /^[A-Z][A-Z0-9_.-]*(\|[A-Z0-9_.-]+)?$/;
@@ -142,6 +151,7 @@ const bodySchema = intString(
   1024 * 1024 * 1024,
   'a positive integer number of bytes (at most 1 GiB)',
 );
+const logLevelSchema = z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` });
 const hostSchema = z
   .string()
   .min(1, 'must not be empty')
@@ -182,6 +192,7 @@ export function loadGatewayConfig(
   const rawAllow = env.FORKLIFT_GATEWAY_ALLOW?.trim();
   const rawBody = env.FORKLIFT_GATEWAY_MAX_BODY_BYTES?.trim();
   const rawUrl = env.REDIS_URL?.trim();
+  const rawLevel = env.FORKLIFT_LOG_LEVEL?.trim().toLowerCase();
   return {
     ...GATEWAY_DEFAULTS,
     redisUrl: rawUrl ? parseWith(redisUrlSchema, 'REDIS_URL', rawUrl) : GATEWAY_DEFAULTS.redisUrl,
@@ -199,6 +210,9 @@ export function loadGatewayConfig(
       flags.host !== undefined
         ? parseWith(hostSchema, '--host', flags.host)
         : GATEWAY_DEFAULTS.host,
+    logLevel: rawLevel
+      ? parseWith(logLevelSchema, 'FORKLIFT_LOG_LEVEL', rawLevel)
+      : GATEWAY_DEFAULTS.logLevel,
   };
 }
 

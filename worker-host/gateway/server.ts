@@ -28,7 +28,7 @@ export interface RunningGateway {
 
 /** Optional collaborators of {@link startGateway}. */
 export interface StartGatewayOptions {
-  /** Where request and error lines go. @default pino at level `info` on stdout */
+  /** Where request and error lines go. @default pino at `config.logLevel` on stdout */
   logger?: Logger;
   /** How long to wait for Redis before serving anyway (503 until it comes). @default 5000 */
   redisWaitMs?: number;
@@ -55,7 +55,7 @@ export async function startGateway(
   config: GatewayConfig,
   options: StartGatewayOptions = {},
 ): Promise<RunningGateway> {
-  const logger = options.logger ?? pino({ name: 'forklift-gateway' });
+  const logger = options.logger ?? pino({ name: 'forklift-gateway', level: config.logLevel });
   const pool = new RedisPool({ ...config, logger });
   const subscriptions = new Subscriptions();
   const app = createGatewayApp({ config, pool, logger, subscriptions });
