@@ -14,8 +14,11 @@ import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepareBatch } from '../../shared/enqueue-request.js';
+import { QueueClient } from '../../shared/queue-client.js';
 import { startWorkerHost, type WorkerHost } from '../../worker-host/host.js';
-import { FIXTURE_HANDLERS } from '../fixtures/handlers.js';
+import { ioredisTransport } from '../../worker-host/redis/ioredis-transport.js';
+import { FIXTURE_HANDLERS, fixtureTasks } from '../fixtures/handlers.js';
 import { waitFor } from '../support/redis.js';
 import { sleep } from './harness.js';
 
@@ -74,8 +77,28 @@ describe('idle cost', () => {
       hostId,
       logger: pino({ level: 'silent' }),
     });
-    // Let start-up (script loads, register, first tick and claim) pass.
-    await sleep(2_000);
+    // Warm up: start-up is not idling. Run pairs of tasks until two different children answer,
+    // so both children are ready and the claim/complete scripts are loaded; then let it settle.
+    const queue = new QueueClient(ioredisTransport(admin as Redis), { namespace: 't-idle' });
+    for (let round = 0; ; round++) {
+      const prepared = prepareBatch(fixtureTasks, [
+        { type: 'sleep', payload: { ms: 300 } },
+        { type: 'sleep', payload: { ms: 300 } },
+      ]);
+      if (!prepared.ok) throw new Error('invalid warm-up tasks');
+      const ids = (await queue.enqueue(prepared.specs)).map((r) => r.id);
+      const pids = await Promise.all(
+        ids.map((id) =>
+          waitFor(async () => {
+            const view = await queue.getTask(id);
+            return view?.state === 'succeeded' ? (view.result as number) : null;
+          }),
+        ),
+      );
+      if (new Set(pids).size === 2) break;
+      if (round === 20) throw new Error('the second child never became ready');
+    }
+    await sleep(1_000);
 
     const clients = (await admin?.client('LIST')) as string;
     const addresses = new Set(
