@@ -21,6 +21,9 @@ export interface ConnectOptions {
 export function connectRedis(url: string, options: ConnectOptions): Redis {
   const redis = new Redis(url, {
     connectionName: options.name,
+    // RESP2, as Upstash speaks: script replies read the same in both halves, and no HELLO
+    // round trip on connect (ioredis 6 defaults to RESP3).
+    protocol: 2,
     maxRetriesPerRequest: options.blocking ? null : 3,
     enableAutoPipelining: false,
     retryStrategy: (times) => Math.min(50 * 2 ** times, 2_000),
