@@ -27,6 +27,8 @@ async function waitActive(ids: readonly string[]): Promise<void> {
 async function expectUnregistered(hostId: string): Promise<void> {
   expect(await suite.redis.zscore(suite.keys.hosts, hostId)).toBeNull();
   expect(await suite.redis.exists(suite.keys.tokens(hostId), suite.keys.host(hostId))).toBe(0);
+  const left = (await suite.allKeys()).filter((key) => key.includes(hostId));
+  expect(left).toEqual([]);
 }
 
 describe('graceful shutdown', () => {
