@@ -1,10 +1,10 @@
 /**
  * Corrupted records: a queued task whose `payload` field is not JSON, and a task key that holds
  * a string instead of a hash, each end dead with an error saying what is wrong, and the host
- * goes on with the next tasks.
+ * goes on with the next tasks; `forklift status` of such a task names the problem.
  */
 import { describe, expect, it } from 'vitest';
-import { readRecords, workerSuite } from './harness.js';
+import { forklift, readRecords, workerSuite } from './harness.js';
 
 const suite = workerSuite('corrupt');
 
@@ -41,6 +41,19 @@ describe('corrupted task records', () => {
     expect(await suite.redis.get(`${suite.keys.prefix}corrupt:${notHash}`)).toBe('garbage');
 
     expect(readRecords(file).map((r) => r.tag)).toEqual(['ok-1', 'ok-2']);
+    // `forklift status` names the problem instead of crashing with a stack trace.
+    const status = await forklift(['status', badJson, '--json'], suite.cliEnv());
+    expect(status.code).toBe(1);
+    expect(JSON.parse(status.stdout)).toEqual({
+      error: {
+        code: 'corrupt_record',
+        message: `corrupted record for task ${badJson}: payload is not valid JSON`,
+      },
+    });
+    expect(status.stderr).toBe(
+      `forklift: corrupted record for task ${badJson}: payload is not valid JSON\n`,
+    );
+
     const dead = await suite.queue.listDead();
     expect(dead.tasks.map((t) => t.id).sort()).toEqual([badJson, notHash].sort());
   });

@@ -1,4 +1,5 @@
 /** `forklift status ID [--json] [--queue NAME]`: one task's view. Exit 1 when unknown. */
+import { CorruptRecordError } from '../../shared/errors.js';
 import type { TaskView } from '../../shared/task-record.js';
 import { parse } from './args.js';
 import { CliError } from './cli-error.js';
@@ -45,7 +46,19 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     throw new CliError(`status takes exactly one task ID\n\n${HELP}`);
   const cli = readCliEnv(env);
   const queue = values.queue === undefined ? cli.queue : checkQueueFlag(values.queue);
-  const view = await withQueue(cli.redisUrl, queue, cli.namespace, (client) => client.getTask(id));
+  let view: TaskView | null;
+  try {
+    view = await withQueue(cli.redisUrl, queue, cli.namespace, (client) => client.getTask(id));
+  } catch (error) {
+    // A corrupted record (sent to dead by the worker host) is a fact to report, not a crash.
+    if (!(error instanceof CorruptRecordError)) throw error;
+    if (values.json)
+      process.stdout.write(
+        `${JSON.stringify({ error: { code: error.code, message: error.message } })}\n`,
+      );
+    process.stderr.write(`forklift: ${error.message}\n`);
+    return 1;
+  }
   if (!view) {
     if (values.json)
       process.stdout.write(
