@@ -1,5 +1,5 @@
 /** Benchmark task types: `noop` returns at once, so a run measures the queue, not the work. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineTask } from '../shared/task-definition.js';
 import { defineHandlers } from '../worker-host/handler-api.js';
 

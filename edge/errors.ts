@@ -78,12 +78,9 @@ export class ApiError extends HTTPException {
   }
 }
 
-/** Issues from `prepareEnqueue` that say a payload is over the byte limit (413, not 400). */
-const PAYLOAD_SIZE_MESSAGE = /^Payload is \d+ bytes; the limit is \d+$/;
-
-/** True when `issue` is prepareEnqueue's payload byte-limit issue. */
+/** True when `issue` is prepareEnqueue's payload byte-limit issue (413, not 400). */
 export function isPayloadSizeIssue(issue: ValidationIssue): boolean {
-  return PAYLOAD_SIZE_MESSAGE.test(issue.message);
+  return issue.code === 'too_large';
 }
 
 /**

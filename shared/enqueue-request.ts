@@ -6,7 +6,7 @@
  * schema, and may set a priority, a delay, an idempotency key and policy overrides. A request
  * that fails any rule yields issues naming the field, and nothing is written.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_IDEMPOTENCY_TTL_MS, DEFAULT_POLICY, LIMITS, type TaskPolicy } from './defaults.js';
 import { DEFAULT_PRIORITY, PRIORITIES, type Priority } from './priority.js';
 import type { TaskRegistry } from './task-definition.js';
@@ -48,6 +48,8 @@ export interface TaskSpec {
 export interface ValidationIssue {
   readonly path: string;
   readonly message: string;
+  /** Set for problems that are about size rather than shape (HTTP answers 413 for them). */
+  readonly code?: 'too_large';
 }
 
 /** The outcome of validating one request. */
@@ -113,7 +115,13 @@ export function prepareEnqueue(
   if (size > maxBytes) {
     return {
       ok: false,
-      issues: [{ path: 'payload', message: `Payload is ${size} bytes; the limit is ${maxBytes}` }],
+      issues: [
+        {
+          path: 'payload',
+          message: `Payload is ${size} bytes; the limit is ${maxBytes}`,
+          code: 'too_large',
+        },
+      ],
     };
   }
   const policy: TaskPolicy = { ...DEFAULT_POLICY, ...definition.policy };

@@ -4,7 +4,7 @@
  * `automaticDeserialization: false` alike); numbers are decimal strings, payload and result
  * are JSON, times are epoch milliseconds.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CorruptRecordError } from './errors.js';
 import { PRIORITIES, type Priority } from './priority.js';
 import { TASK_STATES, type TaskState } from './task-state.js';

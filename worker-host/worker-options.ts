@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import * as z from 'zod';
 import { QUEUE_NAME_PATTERN } from '../shared/keys.js';
 
 /** What `startWorkerHost` accepts. */

@@ -16,8 +16,11 @@ ARGV[3]: fields per task (13), then n groups of:
   idempotency TTL ms, maxAttempts, timeoutMs, backoffMs, backoffMaxMs, resultTtlMs, deadTtlMs
 Returns: flat array, 3 entries per task: id, state, duplicate (1 when an idempotency key
   already named a task: id and state are that task's; state 'expired' if its record is gone).
+A replay (every id of the batch already exists: the client resent a request whose reply it lost)
+  writes nothing and answers each id with its current state and duplicate 0.
 Errors: 'ERR forklift: ...' when an argument is malformed (numbers must be decimal integers >= 0,
-  an idempotency TTL > 0), or a task id exists or repeats in the batch; nothing is written.`,
+  an idempotency TTL > 0), an id repeats in the batch, or some (not all) ids exist; nothing is
+  written.`,
   includes: [LUA_BASE],
   body: `
 local n = tonumber(ARGV[2])
@@ -29,6 +32,7 @@ end
 -- Validate everything before the first write, so a bad batch writes nothing. Numbers must be
 -- decimal integers: Redis would reject a TTL of '1.5', '-1' or '1e3' half-way through the batch.
 local seen = {}
+local existing_ids = 0
 for i = 0, n - 1 do
   local b = 3 + i * width
   local id, prio = ARGV[b + 1], ARGV[b + 4]
@@ -46,9 +50,22 @@ for i = 0, n - 1 do
   end
   if seen[id] then return redis.error_reply('ERR forklift: task id ' .. id .. ' appears twice') end
   seen[id] = true
-  if redis.call('EXISTS', task_key(id)) == 1 then
-    return redis.error_reply('ERR forklift: task id ' .. id .. ' already exists')
+  if redis.call('EXISTS', task_key(id)) == 1 then existing_ids = existing_ids + 1 end
+end
+if existing_ids == n then
+  local out = {}
+  for i = 0, n - 1 do
+    local id = ARGV[3 + i * width + 1]
+    local state = false
+    if key_type(task_key(id)) == 'hash' then state = redis.call('HGET', task_key(id), 'state') end
+    out[#out + 1] = id
+    out[#out + 1] = state or 'expired'
+    out[#out + 1] = 0
   end
+  return out
+end
+if existing_ids > 0 then
+  return redis.error_reply('ERR forklift: ' .. existing_ids .. ' of ' .. n .. ' task ids already exist')
 end
 
 local now = now_ms()

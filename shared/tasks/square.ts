@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineTask } from '../task-definition.js';
 
 /** The largest |x| whose square is still an exact JavaScript integer. */

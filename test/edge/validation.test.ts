@@ -236,7 +236,11 @@ describe('per-task payload limit', () => {
     expect(res.status).toBe(413);
     expect(res.body.error).toMatchObject({
       code: 'payload_too_large',
-      details: { issues: [{ path: 'payload', message: 'Payload is 12 bytes; the limit is 8' }] },
+      details: {
+        issues: [
+          { path: 'payload', message: 'Payload is 12 bytes; the limit is 8', code: 'too_large' },
+        ],
+      },
     });
   });
 
@@ -246,7 +250,11 @@ describe('per-task payload limit', () => {
     });
     expect(res.status).toBe(413);
     expect(res.body.error.details.issues).toEqual([
-      { path: 'tasks.1.payload', message: 'Payload is 12 bytes; the limit is 8' },
+      {
+        path: 'tasks.1.payload',
+        message: 'Payload is 12 bytes; the limit is 8',
+        code: 'too_large',
+      },
     ]);
   });
 

@@ -133,6 +133,7 @@ describe('prepareEnqueue', () => {
       {
         path: 'payload',
         message: `Payload is ${DEFAULT_MAX_PAYLOAD_BYTES + 2} bytes; the limit is ${DEFAULT_MAX_PAYLOAD_BYTES}`,
+        code: 'too_large',
       },
     ]);
     // "é" is 2 bytes: 4 of them plus the quotes make 10 bytes.

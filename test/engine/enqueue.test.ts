@@ -195,7 +195,21 @@ describe('enqueue script', () => {
       const before = await q.snapshot();
       await expect(
         q.enqueue({ id: 'new', idempotencyKey: 'n' }, { id: 'old', priority: 'low' }),
-      ).rejects.toThrow(/task id old already exists/);
+      ).rejects.toThrow(/1 of 2 task ids already exist/);
+      expect(await q.snapshot()).toEqual(before);
+    });
+  });
+
+  describe('a replayed request (every id exists)', () => {
+    it('writes nothing and answers each id with its state', async () => {
+      const q = suite.queue();
+      await q.enqueue({ id: 'a', idempotencyKey: 'ka' }, { id: 'b', delayMs: 60_000 });
+      const before = await q.snapshot();
+      const again = await q.enqueue(
+        { id: 'a', idempotencyKey: 'ka' },
+        { id: 'b', delayMs: 60_000 },
+      );
+      expect(again).toEqual(['a', 'queued', 0, 'b', 'delayed', 0]);
       expect(await q.snapshot()).toEqual(before);
     });
 
