@@ -17,17 +17,23 @@ import { startWorkerHost } from '../worker-host/host.js';
 import { ioredisTransport } from '../worker-host/redis/ioredis-transport.js';
 import { benchTasks } from './handlers.js';
 
-const HANDLERS = fileURLToPath(new URL(`./handlers.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
+const HANDLERS = fileURLToPath(
+  new URL(`./handlers.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url),
+);
 const TASKS = Number(process.env.BENCH_TASKS ?? 40_000);
 
 async function commandCounts(redis: Redis): Promise<Map<string, number>> {
   const info = await redis.info('commandstats');
   const counts = new Map<string, number>();
-  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) counts.set(match[1] ?? '', Number(match[2]));
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
+    counts.set(match[1] ?? '', Number(match[2]));
   return counts;
 }
 
-async function run(redisUrl: string, prefetch: number): Promise<{ perSecond: number; commandsPerTask: number; ms: number }> {
+async function run(
+  redisUrl: string,
+  prefetch: number,
+): Promise<{ perSecond: number; commandsPerTask: number; ms: number }> {
   const redis = new Redis(redisUrl);
   const namespace = `bench-${prefetch}-${Date.now()}`;
   const client = new QueueClient(ioredisTransport(redis), { namespace });
@@ -41,11 +47,15 @@ async function run(redisUrl: string, prefetch: number): Promise<{ perSecond: num
   });
   // Let the children start and the host settle into its blocking wait.
   await new Promise((r) => setTimeout(r, 1_500));
-  const prepared = prepareBatch(benchTasks, Array.from({ length: TASKS }, (_, n) => ({ type: 'noop', payload: { n } })));
+  const prepared = prepareBatch(
+    benchTasks,
+    Array.from({ length: TASKS }, (_, n) => ({ type: 'noop', payload: { n } })),
+  );
   if (!prepared.ok) throw new Error('bench tasks invalid');
   await redis.config('RESETSTAT');
   const started = performance.now();
-  for (let i = 0; i < prepared.specs.length; i += 1000) await client.enqueue(prepared.specs.slice(i, i + 1000));
+  for (let i = 0; i < prepared.specs.length; i += 1000)
+    await client.enqueue(prepared.specs.slice(i, i + 1000));
   for (;;) {
     const stats = await client.stats();
     if (stats.succeeded + stats.dead >= TASKS) break;
@@ -60,7 +70,11 @@ async function run(redisUrl: string, prefetch: number): Promise<{ perSecond: num
   // Subtract the benchmark's own traffic: the enqueue calls and the stats polls.
   const own = Math.ceil(TASKS / 1000) + Math.ceil(ms / 20) + 1;
   redis.disconnect();
-  return { perSecond: Math.round((TASKS / ms) * 1000), commandsPerTask: Math.max(0, total - own) / TASKS, ms };
+  return {
+    perSecond: Math.round((TASKS / ms) * 1000),
+    commandsPerTask: Math.max(0, total - own) / TASKS,
+    ms,
+  };
 }
 
 /** Prints the engine figures. */
@@ -75,7 +89,9 @@ export default async function benchEngine(): Promise<void> {
         `  ${label.padEnd(30)} ${String(r.perSecond).padStart(7)} tasks/s   ${r.commandsPerTask.toFixed(2)} Redis commands/task   (${Math.round(r.ms)} ms)`,
       );
     }
-    console.log('  reference: BullMQ 6.7 sandboxed c=2 ~3,200/s; in-process c=50 ~11,400/s; bare BLPOP+fork ~6,600/s');
+    console.log(
+      '  reference: BullMQ 6.7 sandboxed c=2 ~3,200/s; in-process c=50 ~11,400/s; bare BLPOP+fork ~6,600/s',
+    );
   } finally {
     await server.kill();
   }
