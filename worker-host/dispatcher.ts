@@ -30,10 +30,10 @@ import { CorruptRecordError } from '../shared/errors.js';
 import type { QueueKeys } from '../shared/keys.js';
 import { pairsToObject } from '../shared/task-record.js';
 import { type Runnable, toRunnable } from './engine/claimed-task.js';
-import type { ClaimedTask, FinishReply, HostScripts } from './engine/host-scripts.js';
+import type { ClaimedTask, HostScripts } from './engine/host-scripts.js';
 import type { LaneOrder } from './engine/lane-order.js';
-import type { ProcessPool, SlotTask } from './pool/pool.js';
-import type { RunError, RunOutcome } from './pool/protocol.js';
+import type { FinishedRun, ProcessPool, SlotTask } from './pool/pool.js';
+import type { RunError } from './pool/protocol.js';
 
 /** Timing knobs of the dispatcher. */
 export interface DispatcherTiming {
@@ -104,28 +104,42 @@ export class Dispatcher {
     this.wake();
   }
 
-  /** A run ended: store its outcome and lease the next task for the same token. */
-  onOutcome(slot: number, task: SlotTask, outcome: RunOutcome): void {
-    if (outcome.ok) {
-      const next = this.nextClaim(slot);
-      this.settle(task, () =>
-        this.scripts.complete(
-          task.token,
-          task.task.id,
-          task.lease,
-          JSON.stringify(outcome.result ?? null),
-          next,
-        ),
-      );
-      this.log.debug(
-        { taskId: task.task.id, type: task.task.type, attempt: task.task.attempt },
-        'task succeeded',
-      );
-    } else if (this.abortedForShutdown) {
-      this.release([task], 'aborted by shutdown');
-    } else {
-      this.failRun(slot, task, outcome.error);
+  /**
+   * Runs ended (those a child reported together): store the successes in one call that also
+   * leases the next task to each freed token; fail the failures one by one.
+   */
+  onOutcomes(slot: number, finished: readonly FinishedRun[]): void {
+    const succeeded: SlotTask[] = [];
+    const results: string[] = [];
+    for (const { task, outcome } of finished) {
+      if (outcome.ok) {
+        succeeded.push(task);
+        results.push(JSON.stringify(outcome.result ?? null));
+        this.log.debug(
+          { taskId: task.task.id, type: task.task.type, attempt: task.task.attempt },
+          'task succeeded',
+        );
+      } else if (this.abortedForShutdown) {
+        this.release([task], 'aborted by shutdown');
+      } else {
+        this.failRun(slot, task, outcome.error);
+      }
     }
+    if (succeeded.length === 0) return;
+    const next = this.nextClaim(slot);
+    const runs = succeeded.map((task, i) => ({
+      token: task.token,
+      id: task.task.id,
+      lease: task.lease,
+      resultJson: results[i] ?? 'null',
+    }));
+    this.settle(succeeded, async () => {
+      const reply = await this.scripts.complete(runs, next);
+      reply.stored.forEach((stored, i) => {
+        if (!stored) this.warnLost(succeeded[i]);
+      });
+      return reply.next;
+    });
   }
 
   /** A child died: fail the run it was in, release the tasks it had not started. */
@@ -152,9 +166,21 @@ export class Dispatcher {
     );
     const message =
       error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
-    this.settle(task, () =>
-      this.scripts.fail(task.token, task.task.id, task.lease, message, error.unrecoverable, next),
-    );
+    this.settle([task], async () => {
+      const reply = await this.scripts.fail(
+        task.token,
+        task.task.id,
+        task.lease,
+        message,
+        error.unrecoverable,
+        next,
+      );
+      if (!reply.stored) this.warnLost(task);
+      else if (reply.outcome === 'dead') {
+        this.log.error({ taskId: task.task.id, type: task.task.type }, 'task is dead');
+      }
+      return reply.next ? [reply.next] : [];
+    });
   }
 
   private nextClaim(slot: number): { leaseMs: number; order: string } | undefined {
@@ -163,45 +189,45 @@ export class Dispatcher {
       : undefined;
   }
 
+  private warnLost(task: SlotTask | undefined): void {
+    this.log.warn(
+      { taskId: task?.task.id },
+      'lease was lost before the run ended; its outcome was not stored',
+    );
+  }
+
   /**
    * Runs a finishing call (complete or fail), retrying while Redis is unreachable, then hands
-   * the next task to the token or frees it.
+   * each leased next task to its token and frees the tokens that got none. Until then the
+   * tokens stay busy with their tasks, so lease renewals keep covering them.
    */
-  private settle(task: SlotTask, call: () => Promise<FinishReply>): void {
+  private settle(tasks: readonly SlotTask[], call: () => Promise<ClaimedTask[]>): void {
     const attempt = async (): Promise<void> => {
       for (let tries = 0; ; tries++) {
         try {
-          const reply = await call();
-          if (!reply.stored) {
-            this.log.warn(
-              { taskId: task.task.id },
-              'lease was lost before the run ended; its outcome was not stored',
-            );
-          } else if (reply.outcome === 'dead') {
-            this.log.error({ taskId: task.task.id, type: task.task.type }, 'task is dead');
+          const leased = await call();
+          const reused = new Set<string>();
+          for (const claimed of leased) {
+            reused.add(claimed.token);
+            this.adopt(claimed);
           }
-          if (reply.next) this.adopt(reply.next);
-          else this.freeToken(task.token);
+          for (const task of tasks) if (!reused.has(task.token)) this.freeToken(task.token);
           return;
         } catch (error) {
-          // Keep the lease alive (the token stays busy, so renewals include it) and retry.
+          const ids = tasks.map((t) => t.task.id);
           if (!this.running && tries >= 3) {
             this.log.error(
-              { taskId: task.task.id, err: error },
+              { taskIds: ids, err: error },
               'could not store the outcome; the lease will expire and the task will run again',
             );
-            this.freeToken(task.token);
+            for (const task of tasks) this.freeToken(task.token);
             return;
           }
-          this.log.warn(
-            { taskId: task.task.id, err: error },
-            'storing the outcome failed; retrying',
-          );
+          this.log.warn({ taskIds: ids, err: error }, 'storing the outcome failed; retrying');
           await sleep(Math.min(250 * 2 ** tries, 5_000));
         }
       }
     };
-    // The token stays 'busy' with this task until the call is stored: renewals cover it.
     void this.track(attempt());
   }
 

@@ -71,7 +71,7 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
     logger: hostLog,
     events: {
       ready: () => dispatcher?.onSlotReady(),
-      outcome: (slot, task, outcome) => dispatcher?.onOutcome(slot, task, outcome),
+      outcomes: (slot, finished) => dispatcher?.onOutcomes(slot, finished),
       lost: (slot, running, error, waiting) => dispatcher?.onLost(slot, running, error, waiting),
       unavailable: () => {},
     },

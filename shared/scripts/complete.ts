@@ -9,46 +9,63 @@ import {
   LUA_TOKENS,
 } from './lua-common.js';
 
-/** Marks an active task succeeded with its result, and optionally claims the next one. */
+/**
+ * Marks active tasks succeeded with their results, and optionally leases the next task to each
+ * freed slot: one call for every run a child reported at once.
+ */
 export const completeScript = defineScript({
   name: 'complete',
   header: `
-complete: store the result of an active task, and lease the next task to the same slot.
+complete: store the results of active tasks, and lease the next task to each freed slot.
 ${COMMON_HEADER}
-ARGV[2]: host id         ARGV[3]: slot token        ARGV[4]: task id
-ARGV[5]: lease (the record's 'claims' when it was claimed)
-ARGV[6]: result JSON     ARGV[7]: '1' to promote due delayed tasks and claim the next task for this token, '0' to free it
-ARGV[8]: lease ms        ARGV[9]: lane order (see claim)
-Returns: { status, then token, id, HGETALL when a next task was claimed }
-  status 1: stored; 0: the lease was lost (reaped, canceled, or claimed again), nothing stored.`,
+ARGV[2]: host id
+ARGV[3]: '1' to promote due delayed tasks and lease the next task to each token, '0' to free them
+ARGV[4]: lease ms        ARGV[5]: lane order (see claim)
+ARGV[6..]: k groups of: slot token, task id, lease (the record's 'claims' when claimed), result JSON
+Returns: { k statuses, then 3 entries per leased task: token, id, HGETALL }
+  status 1: stored; 0: the lease was lost (reaped, canceled, or claimed again), nothing stored.
+  Tokens that got no next task go back on the host's token list.`,
   includes: [LUA_BASE, LUA_DEAD, LUA_PROMOTE, LUA_TOKENS, LUA_CLAIM, LUA_OWNED],
   body: `
-local host, token, id, lease = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local host, want_next, lease_ms, order = ARGV[2], ARGV[3] == '1', tonumber(ARGV[4]), ARGV[5]
 local now = now_ms()
-local key = task_key(id)
-local status = 0
-if owned(key, host, lease) then
-  status = 1
-  local ttl = tonumber(redis.call('HGET', key, 'resultTtlMs')) or 604800000
-  redis.call('HSET', key, 'state', 'succeeded', 'result', ARGV[6], 'finishedAt', now)
-  redis.call('HDEL', key, 'host', 'token', 'error')
-  redis.call('PEXPIRE', key, ttl)
-  redis.call('ZREM', K_ACTIVE, id)
-  redis.call('HINCRBY', K_STATS, 'succeeded', 1)
+local out = {}
+local k = math.floor((#ARGV - 5) / 4)
+for g = 0, k - 1 do
+  local id, lease = ARGV[6 + g * 4 + 1], ARGV[6 + g * 4 + 2]
+  local key = task_key(id)
+  local status = 0
+  if owned(key, host, lease) then
+    status = 1
+    local ttl = tonumber(redis.call('HGET', key, 'resultTtlMs')) or 604800000
+    redis.call('HSET', key, 'state', 'succeeded', 'result', ARGV[6 + g * 4 + 3], 'finishedAt', now)
+    redis.call('HDEL', key, 'host', 'token', 'error')
+    redis.call('PEXPIRE', key, ttl)
+    redis.call('ZREM', K_ACTIVE, id)
+  end
+  out[#out + 1] = status
 end
+local stored = 0
+for g = 1, k do stored = stored + out[g] end
+if stored > 0 then redis.call('HINCRBY', K_STATS, 'succeeded', stored) end
 
-local out = { status }
-if ARGV[7] == '1' then
-  promote_due(now, 100)
-  local got = claim_for(host, token, ARGV[9], now, tonumber(ARGV[8]))
+if want_next then promote_due(now, 100) end
+local more = want_next
+for g = 0, k - 1 do
+  local token = ARGV[6 + g * 4]
+  local got = nil
+  if more then
+    got = claim_for(host, token, order, now, lease_ms)
+    more = got ~= nil
+  end
   if got then
     take_token(host, token)
-    out[2] = got[1]
-    out[3] = got[2]
-    out[4] = got[3]
-    return out
+    out[#out + 1] = got[1]
+    out[#out + 1] = got[2]
+    out[#out + 1] = got[3]
+  else
+    give_token(host, token, now)
   end
 end
-give_token(host, token, now)
 return out`,
 });

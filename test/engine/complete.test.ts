@@ -12,7 +12,7 @@ function complete(
   lease: string,
   { result = '{"ok":true}', next = false, host = 'h' } = {},
 ): Promise<unknown[]> {
-  return q.runArray(completeScript, host, token, id, lease, result, next ? 1 : 0, 30_000, 'hnl');
+  return q.runArray(completeScript, host, next ? 1 : 0, 30_000, 'hnl', token, id, lease, result);
 }
 
 describe('complete script', () => {
@@ -80,6 +80,27 @@ describe('complete script', () => {
     const [next] = claimedFrom(reply, 1);
     expect(next?.id).toBe('later');
     expect(await q.zset(q.keys.delayed)).toEqual({});
+  });
+
+  it('completes several runs in one call and leases as many next tasks as there are', async () => {
+    const q = suite.queue();
+    await q.registerHost('h', ['a', 'b', 'c']);
+    await q.enqueue({ id: 't1' }, { id: 't2' }, { id: 't3' }, { id: 'n1' }, { id: 'n2' });
+    const claimed = (await q.claim('h', ['a', 'b', 'c'])).tasks;
+    expect(claimed.map((t) => t.id)).toEqual(['t1', 't2', 't3']);
+    const groups = claimed.flatMap((t) => [t.token, t.id, t.fields.claims ?? '', '7']);
+    groups[6] = '99'; // t2's lease is wrong: it must not be stored
+    const reply = await q.runArray(completeScript, 'h', 1, 30_000, 'hnl', ...groups);
+    expect(reply.slice(0, 3)).toEqual([1, 0, 1]);
+    expect(claimedFrom(reply, 3).map((t) => [t.token, t.id])).toEqual([
+      ['a', 'n1'],
+      ['b', 'n2'],
+    ]);
+    expect(await q.tokens('h')).toEqual(['c']);
+    expect((await q.record('t1')).state).toBe('succeeded');
+    expect((await q.record('t2')).state).toBe('active');
+    expect((await q.record('t3')).result).toBe('7');
+    expect(await q.stats()).toMatchObject({ succeeded: '2' });
   });
 
   it('returns the token to the host list when next finds nothing', async () => {

@@ -51,7 +51,7 @@ describe('key lifetimes', () => {
 
     const { tasks } = await q.claim('h', ['a', 'b', 'c', 'd', 'e']);
     expect(tasks.map((t) => t.id)).toEqual(['ok', 'dies', 'fatal', 'retry', 'stalls']);
-    await q.runArray(completeScript, 'h', 'a', 'ok', await leaseOf(q, 'ok'), '1', 0, 0, '');
+    await q.runArray(completeScript, 'h', 0, 0, '', 'a', 'ok', await leaseOf(q, 'ok'), '1');
     for (const [token, id, unrecoverable] of [
       ['b', 'dies', 0],
       ['c', 'fatal', 1],

@@ -38,11 +38,19 @@ export interface ClaimReply {
   tasks: ClaimedTask[];
 }
 
-/** What `complete` and `fail` return. */
+/** What `complete` returns. */
+export interface CompleteReply {
+  /** Per run, in order: false when its lease had been lost and nothing was stored. */
+  stored: boolean[];
+  /** The tasks leased to the freed tokens (tokens not named here went back to the list). */
+  next: ClaimedTask[];
+}
+
+/** What `fail` returns. */
 export interface FinishReply {
   /** False when the lease had been lost and nothing was stored. */
   stored: boolean;
-  /** For fail: 'failed' (retry at retryAt), 'dead', or 'lost'. */
+  /** 'failed' (retry at retryAt), 'dead', or 'lost'. */
   outcome: string;
   retryAt: number;
   /** The next task claimed for the same token, if one was asked for and found. */
@@ -107,30 +115,27 @@ export class HostScripts {
     return { nextDelayedAt: Number(reply[0]), tasks };
   }
 
-  /** Stores a result; with `next`, claims the following task for the same token. */
+  /**
+   * Stores the results of several runs in one call; with `next`, leases the next task to each
+   * freed token (as many as there is work for).
+   */
   async complete(
-    token: string,
-    id: string,
-    lease: string,
-    resultJson: string,
+    runs: readonly { token: string; id: string; lease: string; resultJson: string }[],
     next: { leaseMs: number; order: string } | undefined,
-  ): Promise<FinishReply> {
-    const reply = (await this.call(completeScript, [
+  ): Promise<CompleteReply> {
+    const args: (string | number)[] = [
       this.hostId,
-      token,
-      id,
-      lease,
-      resultJson,
       next ? '1' : '0',
       next?.leaseMs ?? 0,
       next?.order ?? 'hnl',
-    ])) as unknown[];
-    return {
-      stored: Number(reply[0]) === 1,
-      outcome: Number(reply[0]) === 1 ? 'succeeded' : 'lost',
-      retryAt: 0,
-      next: reply.length >= 4 ? toClaimed(reply[1], reply[2], reply[3]) : undefined,
-    };
+    ];
+    for (const run of runs) args.push(run.token, run.id, run.lease, run.resultJson);
+    const reply = (await this.call(completeScript, args)) as unknown[];
+    const stored = reply.slice(0, runs.length).map((status) => Number(status) === 1);
+    const leased: ClaimedTask[] = [];
+    for (let i = runs.length; i + 2 < reply.length; i += 3)
+      leased.push(toClaimed(reply[i], reply[i + 1], reply[i + 2]));
+    return { stored, next: leased };
   }
 
   /** Records a failed attempt (retry or dead); with `next`, claims the following task. */

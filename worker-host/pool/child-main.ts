@@ -105,8 +105,11 @@ async function drain(): Promise<void> {
   if (running || !handlerSet) return;
   running = true;
   try {
-    for (let task = queue.shift(); task; task = queue.shift())
+    for (let task = queue.shift(); task; task = queue.shift()) {
       report(await runOne(handlerSet, task));
+      // Nothing else to run: answer now rather than after the next turn of the event loop.
+      if (queue.length === 0) flush();
+    }
   } finally {
     running = false;
   }

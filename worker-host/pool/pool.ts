@@ -30,12 +30,18 @@ export interface SlotTask {
   startedAt?: number;
 }
 
+/** A finished run and how it ended. */
+export interface FinishedRun {
+  task: SlotTask;
+  outcome: RunOutcome;
+}
+
 /** What the pool tells its owner. */
 export interface PoolEvents {
   /** A slot has a ready child and takes work. */
   ready(slot: number): void;
-  /** A run finished (successfully or not). */
-  outcome(slot: number, task: SlotTask, outcome: RunOutcome): void;
+  /** Runs finished (successfully or not), as the child reported them together. */
+  outcomes(slot: number, finished: FinishedRun[]): void;
   /**
    * A child died (crash, exit, timeout kill, recycle with work left): `running` is the run it
    * was in, if any, with the error to fail it with; `waiting` are the tasks it never started.
@@ -244,11 +250,18 @@ export class ProcessPool {
           'child failed to start',
         );
         break;
-      case 'done':
+      case 'done': {
         slot.rssBytes = message.rssBytes;
-        for (const outcome of message.results) this.onOutcome(slot, outcome);
-        this.maybeRecycle(slot);
+        const finished = this.takeFinished(slot, message.results);
+        // Decide on recycling before the outcomes go out, so no next task is leased to a child
+        // that is about to be replaced.
+        this.markForRecycle(slot);
+        if (finished.length > 0) this.options.events.outcomes(slot.index, finished);
+        if ((slot.state === 'draining' || this.closing) && slot.queue.length === 0) {
+          this.stopChild(slot);
+        }
         break;
+      }
       default: {
         const exhaustive: never = message;
         this.options.logger.warn({ message: exhaustive }, 'unknown child message');
@@ -256,24 +269,29 @@ export class ProcessPool {
     }
   }
 
-  private onOutcome(slot: Slot, outcome: RunOutcome): void {
-    let index = slot.queue.findIndex((t) => t.task.id === outcome.id);
-    if (index < 0) {
-      this.options.logger.warn(
-        { slot: slot.index, taskId: outcome.id },
-        'outcome for a task the slot does not hold',
-      );
-      return;
+  /** Removes the reported runs from the slot's queue and starts the next head's clock. */
+  private takeFinished(slot: Slot, results: RunOutcome[]): FinishedRun[] {
+    const finished: FinishedRun[] = [];
+    const headBefore = slot.queue[0];
+    for (const outcome of results) {
+      const index = slot.queue.findIndex((t) => t.task.id === outcome.id);
+      if (index < 0) {
+        this.options.logger.warn(
+          { slot: slot.index, taskId: outcome.id },
+          'outcome for a task the slot does not hold',
+        );
+        continue;
+      }
+      const [task] = slot.queue.splice(index, 1);
+      if (task) finished.push({ task, outcome });
+      slot.tasksRun++;
     }
-    const [task] = slot.queue.splice(index, 1);
-    index = 0;
-    slot.tasksRun++;
-    if (slot.queue.length > 0) this.startHead(slot);
-    else this.clearTimer(slot);
-    if (task) this.options.events.outcome(slot.index, task, outcome);
+    if (slot.queue.length === 0) this.clearTimer(slot);
+    else if (slot.queue[0] !== headBefore) this.startHead(slot);
+    return finished;
   }
 
-  private maybeRecycle(slot: Slot): void {
+  private markForRecycle(slot: Slot): void {
     if (
       slot.state === 'ready' &&
       (slot.tasksRun >= this.maxTasks || slot.rssBytes > this.maxRssBytes)
@@ -285,8 +303,6 @@ export class ProcessPool {
       slot.state = 'draining';
       this.options.events.unavailable(slot.index);
     }
-    if ((slot.state === 'draining' || this.closing) && slot.queue.length === 0)
-      this.stopChild(slot);
   }
 
   private stopChild(slot: Slot): void {
