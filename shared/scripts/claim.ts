@@ -24,7 +24,9 @@ ARGV[2]: host id
 ARGV[3]: lease in ms
 ARGV[4]: lane order, e.g. 'hnl' (strict) or 'lhn' (a weighted draw made by the host)
 ARGV[5..]: the free slot tokens of this host to fill, in order
-Returns: { nextDelayedAt, then 3 entries per claimed task: token, id, HGETALL of the record }
+Returns: { nextDelayedAt, then 3 entries per claimed task: token, id, fields }
+  fields: flat field/value pairs of type, payload, priority, attempts, maxAttempts, timeoutMs and
+  claims (the lease id), as they are after the claim; a field missing from the record is left out.
   nextDelayedAt: ms timestamp of the earliest delayed task, or -1 when there is none.
   Tokens that got a task leave the host's token list; the others stay.`,
   includes: [LUA_BASE, LUA_DEAD, LUA_PROMOTE, LUA_TOKENS, LUA_CLAIM],

@@ -22,7 +22,7 @@ ARGV[2]: host id
 ARGV[3]: '1' to promote due delayed tasks and lease the next task to each token, '0' to free them
 ARGV[4]: lease ms        ARGV[5]: lane order (see claim)
 ARGV[6..]: k groups of: slot token, task id, lease (the record's 'claims' when claimed), result JSON
-Returns: { k statuses, then 3 entries per leased task: token, id, HGETALL }
+Returns: { k statuses, then 3 entries per leased task: token, id, fields (as claim returns them) }
   status 1: stored; 0: the lease was lost (reaped, canceled, or claimed again), nothing stored.
   Tokens that got no next task go back on the host's token list.`,
   includes: [LUA_BASE, LUA_DEAD, LUA_PROMOTE, LUA_TOKENS, LUA_CLAIM, LUA_OWNED],
@@ -35,9 +35,10 @@ for g = 0, k - 1 do
   local id, lease = ARGV[6 + g * 4 + 1], ARGV[6 + g * 4 + 2]
   local key = task_key(id)
   local status = 0
-  if owned(key, host, lease) then
+  local mine, v = owned(key, host, lease, 'resultTtlMs')
+  if mine then
     status = 1
-    local ttl = tonumber(redis.call('HGET', key, 'resultTtlMs')) or 604800000
+    local ttl = tonumber(v[4]) or 604800000
     redis.call('HSET', key, 'state', 'succeeded', 'result', ARGV[6 + g * 4 + 3], 'finishedAt', now)
     redis.call('HDEL', key, 'host', 'token', 'error')
     redis.call('PEXPIRE', key, ttl)
@@ -59,7 +60,7 @@ for g = 0, k - 1 do
     more = got ~= nil
   end
   if got then
-    take_token(host, token)
+    -- The token stays off the host's list: it was taken when its previous task was leased.
     out[#out + 1] = got[1]
     out[#out + 1] = got[2]
     out[#out + 1] = got[3]

@@ -24,7 +24,8 @@ ARGV[6]: error message   ARGV[7]: '1' when unrecoverable (straight to dead)
 ARGV[8]: jitter in [0, 1) (the retry waits backoff/2 + jitter * backoff/2)
 ARGV[9]: '1' to promote due delayed tasks and claim the next task for this token   ARGV[10]: lease ms   ARGV[11]: lane order
 Backoff: backoffMs * 2^(attempts-1), capped at backoffMaxMs.
-Returns: { status, outcome, retryAt, then token, id, HGETALL when a next task was claimed }
+Returns: { status, outcome, retryAt, then token, id, fields (as claim returns them) when a next
+  task was claimed }
   status 1 with outcome 'failed' (retryAt = ms timestamp) or 'dead' (retryAt = 0);
   status 0 with outcome 'lost': the lease was lost, nothing stored.`,
   includes: [LUA_BASE, LUA_DEAD, LUA_PROMOTE, LUA_TOKENS, LUA_CLAIM, LUA_OWNED],
@@ -33,9 +34,10 @@ local host, token, id, lease = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local now = now_ms()
 local key = task_key(id)
 local out = { 0, 'lost', 0 }
-if owned(key, host, lease) then
+local mine, fields = owned(key, host, lease, 'attempts', 'maxAttempts', 'backoffMs', 'backoffMaxMs')
+if mine then
   redis.call('ZREM', K_ACTIVE, id)
-  local v = redis.call('HMGET', key, 'attempts', 'maxAttempts', 'backoffMs', 'backoffMaxMs')
+  local v = { fields[4], fields[5], fields[6], fields[7] }
   local attempts = tonumber(v[1]) or 1
   local max_attempts = tonumber(v[2]) or 1
   if ARGV[7] == '1' or attempts >= max_attempts then
@@ -60,7 +62,7 @@ if ARGV[9] == '1' then
   promote_due(now, 100)
   local got = claim_for(host, token, ARGV[11], now, tonumber(ARGV[10]))
   if got then
-    take_token(host, token)
+    -- The token stays off the host's list: it was taken when its previous task was leased.
     out[4] = got[1]
     out[5] = got[2]
     out[6] = got[3]

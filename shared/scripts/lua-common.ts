@@ -128,8 +128,19 @@ export const LUA_CLAIM = `
 local KNOWN_STATES = { queued = true, delayed = true, active = true, succeeded = true,
   failed = true, dead = true, canceled = true }
 
--- Pops the next claimable id, trying lanes in 'order' (e.g. 'hnl'). Stale ids (a task that is
--- no longer queued) are dropped; non-hash keys are set aside as dead.
+-- The fields a claim reads and returns: what a child needs, and the lease counters.
+local CLAIM_FIELDS = { 'state', 'type', 'payload', 'priority', 'attempts', 'maxAttempts',
+  'timeoutMs', 'claims' }
+
+local function count(value)
+  if type(value) == 'string' and string.match(value, '^%d+$') then return tonumber(value) end
+  return nil
+end
+
+-- Pops the next claimable id, trying lanes in 'order' (e.g. 'hnl'), and reads CLAIM_FIELDS in
+-- the same step. Stale ids (a task that is no longer queued, or gone) are dropped; non-hash
+-- keys are set aside as dead. A hash with an unknown or missing state is claimed anyway, so
+-- that the host sends it to dead with the decoder's message.
 local function pop_next(order, now)
   for i = 1, #order do
     local lane = K_LANES[string.sub(order, i, i)]
@@ -137,41 +148,64 @@ local function pop_next(order, now)
       local id = redis.call('LPOP', lane)
       if not id then break end
       local key = task_key(id)
-      local kind = key_type(key)
-      if kind == 'hash' then
-        local state = redis.call('HGET', key, 'state')
-        if state == 'queued' or not KNOWN_STATES[state] then return id, key end
-      elseif kind ~= 'none' then
-        bury_corrupt(key, id, now, kind)
+      local v = redis.pcall('HMGET', key, unpack(CLAIM_FIELDS))
+      if type(v) == 'table' and not v.err then
+        local state = v[1]
+        if state == 'queued' or (state and not KNOWN_STATES[state]) then return id, key, v end
+        if not state and redis.call('EXISTS', key) == 1 then return id, key, v end
+      else
+        bury_corrupt(key, id, now, key_type(key))
       end
     end
   end
-  return nil, nil
+  return nil, nil, nil
 end
 
--- Leases the next task to (host, token). Returns { token, id, HGETALL } or nil.
+-- Leases the next task to (host, token): 4 calls (LPOP, HMGET, HSET, ZADD) on the hot path.
+-- Returns { token, id, { field, value, ... } over CLAIM_FIELDS but 'state' } or nil.
+-- A bad counter does not stop the lease: the host fails the record as corrupt. Only a bad
+-- 'claims' restarts at 1; a good one keeps counting, so no lease id is reused.
 local function claim_for(host, token, order, now, lease_ms)
-  local id, key = pop_next(order, now)
+  local id, key, v = pop_next(order, now)
   if not id then return nil end
-  -- A bad counter must not stop the lease: the host decodes the record and fails it as corrupt.
-  -- Only a bad 'claims' restarts at 1; a good one keeps counting, so no lease id is reused.
-  redis.pcall('HINCRBY', key, 'attempts', 1)
-  local claims = redis.pcall('HINCRBY', key, 'claims', 1)
-  if type(claims) ~= 'number' then
-    redis.call('HSET', key, 'claims', 1)
+  local attempts = count(v[5])
+  local claims = (count(v[8]) or 0) + 1
+  if attempts then
+    attempts = attempts + 1
+    redis.call('HSET', key, 'state', 'active', 'startedAt', now, 'host', host, 'token', token,
+      'attempts', attempts, 'claims', claims)
+  else
+    redis.call('HSET', key, 'state', 'active', 'startedAt', now, 'host', host, 'token', token,
+      'claims', claims)
   end
-  redis.call('HSET', key, 'state', 'active', 'startedAt', now, 'host', host, 'token', token)
   redis.call('ZADD', K_ACTIVE, now + lease_ms, id)
-  return { token, id, redis.call('HGETALL', key) }
+  local fields = {}
+  for f = 2, #CLAIM_FIELDS do
+    local value = v[f]
+    if f == 5 and attempts then value = attempts end
+    if f == 8 then value = claims end
+    if value then
+      fields[#fields + 1] = CLAIM_FIELDS[f]
+      fields[#fields + 1] = value
+    end
+  end
+  return { token, id, fields }
 end
 `;
 
 /** Ownership check used before a host changes an active task. */
 export const LUA_OWNED = `
--- True when 'key' is active and leased to (host, lease).
-local function owned(key, host, lease)
-  if key_type(key) ~= 'hash' then return false end
-  local v = redis.call('HMGET', key, 'state', 'host', 'claims')
-  return v[1] == 'active' and v[2] == host and v[3] == lease
+-- Reads fields of a task; nil when the key holds something other than a hash.
+local function read_task(key, ...)
+  local v = redis.pcall('HMGET', key, ...)
+  if type(v) ~= 'table' or v.err then return nil end
+  return v
+end
+
+-- True when 'key' is active and leased to (host, lease); also returns extra fields asked for.
+local function owned(key, host, lease, ...)
+  local v = read_task(key, 'state', 'host', 'claims', ...)
+  if not v then return false end
+  return v[1] == 'active' and v[2] == host and v[3] == lease, v
 end
 `;

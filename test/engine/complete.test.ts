@@ -62,8 +62,13 @@ describe('complete script', () => {
     const [next] = claimedFrom(reply, 1);
     expect(next?.token).toBe('a');
     expect(next?.id).toBe('t1');
-    expect(next?.fields).toEqual(await q.record('t1'));
-    expect(next?.fields).toMatchObject({ state: 'active', host: 'h', token: 'a', claims: '1' });
+    expect(next?.fields).toMatchObject({ type: 'square', attempts: '1', claims: '1' });
+    expect(await q.record('t1')).toMatchObject({
+      state: 'active',
+      host: 'h',
+      token: 'a',
+      claims: '1',
+    });
     expect(Object.keys(await q.zset(q.keys.active))).toEqual(['t1']);
     expect(await q.tokens('h')).toEqual(['b']);
     expect(await q.lane('normal')).toEqual(['t2']);

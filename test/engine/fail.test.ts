@@ -160,7 +160,8 @@ describe('fail script', () => {
     await q.enqueue({ id: 't2' });
     const r = await fail(q, 'a', 't1', { next: true });
     expect(r.outcome).toBe('failed');
-    expect(r.next.map((t) => [t.token, t.id, t.fields.state])).toEqual([['a', 't2', 'active']]);
+    expect(r.next.map((t) => [t.token, t.id, t.fields.claims])).toEqual([['a', 't2', '1']]);
+    expect((await q.record('t2')).state).toBe('active');
     expect(await q.tokens('h')).toEqual(['b']);
     const again = await fail(q, 'a', 't2', { next: true });
     expect(again.next).toEqual([]);

@@ -1,11 +1,11 @@
 /**
- * Turns a claimed record (the flat HGETALL a claim returns) into what a child needs, on the
- * host's hot path: a hand-written read of the eight fields that matter, with every check the
- * full codec makes on them. Anything unexpected falls back to the full zod codec, whose
- * CorruptRecordError names the bad fields.
+ * Turns a claimed task (the field/value pairs a claim returns: type, payload, priority,
+ * attempts, maxAttempts, timeoutMs, claims) into what a child needs, checking each field the
+ * way the record codec does. A field that does not decode is a CorruptRecordError naming it:
+ * the host sends such a task to dead.
  */
+import { CorruptRecordError } from '../../shared/errors.js';
 import { isPriority, type Priority } from '../../shared/priority.js';
-import { decodeTaskRecord } from '../../shared/task-record.js';
 import type { RunTask } from '../pool/protocol.js';
 
 /** A claimed task, ready for a child. */
@@ -17,7 +17,7 @@ export interface Runnable {
 
 const COUNT = /^\d+$/;
 
-/** Reads a claimed record. @throws CorruptRecordError when the record cannot be decoded. */
+/** Reads a claimed task. @throws CorruptRecordError naming every field that does not decode. */
 export function toRunnable(id: string, fields: readonly string[]): Runnable {
   let type: string | undefined;
   let payloadText: string | undefined;
@@ -52,39 +52,29 @@ export function toRunnable(id: string, fields: readonly string[]): Runnable {
         break;
     }
   }
+  const problems: string[] = [];
+  if (!type) problems.push('type is missing');
+  if (!isPriority(priority))
+    problems.push(`priority ${JSON.stringify(priority ?? null)} is not high, normal or low`);
+  for (const [name, value] of [
+    ['attempts', attempts],
+    ['maxAttempts', maxAttempts],
+    ['timeoutMs', timeoutMs],
+    ['claims', claims],
+  ] as const) {
+    if (!COUNT.test(value ?? ''))
+      problems.push(`${name} ${JSON.stringify(value ?? null)} is not a whole number`);
+  }
   let payload: unknown;
-  let ok =
-    !!type &&
-    payloadText !== undefined &&
-    isPriority(priority) &&
-    COUNT.test(attempts ?? '') &&
-    COUNT.test(maxAttempts ?? '') &&
-    COUNT.test(timeoutMs ?? '') &&
-    COUNT.test(claims ?? '');
-  if (ok) {
+  if (payloadText === undefined) problems.push('payload is missing');
+  else {
     try {
-      payload = JSON.parse(payloadText as string);
+      payload = JSON.parse(payloadText);
     } catch {
-      ok = false;
+      problems.push('payload is not valid JSON');
     }
   }
-  if (!ok) {
-    // Let the full codec say precisely what is wrong (it throws); if it finds nothing, the
-    // record is valid in ways this fast path does not cover, so use its reading.
-    const record = decodeTaskRecord(id, fields);
-    return {
-      task: {
-        id,
-        type: record.type,
-        payload: record.payload,
-        attempt: record.attempts,
-        maxAttempts: record.maxAttempts,
-        priority: record.priority,
-      },
-      lease: String(record.claims),
-      timeoutMs: record.timeoutMs,
-    };
-  }
+  if (problems.length > 0) throw new CorruptRecordError(id, problems.join('; '));
   return {
     task: {
       id,

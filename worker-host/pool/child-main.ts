@@ -14,6 +14,9 @@ const send = (message: ChildMessage): void => {
   process.send?.(message);
 };
 
+/** With a long line of prefetched tasks, report after this many runs. */
+const FLUSH_EVERY = 4;
+
 const queue: RunTask[] = [];
 const controllers = new Map<string, AbortController>();
 let outbox: RunOutcome[] = [];
@@ -107,8 +110,9 @@ async function drain(): Promise<void> {
   try {
     for (let task = queue.shift(); task; task = queue.shift()) {
       report(await runOne(handlerSet, task));
-      // Nothing else to run: answer now rather than after the next turn of the event loop.
-      if (queue.length === 0) flush();
+      // Answer now when nothing else is in line (no wait for the next turn of the event loop),
+      // and every few runs of a long line, so the host refills it while the rest runs.
+      if (queue.length === 0 || outbox.length >= FLUSH_EVERY) flush();
     }
   } finally {
     running = false;
