@@ -10,7 +10,11 @@ import { Redis } from 'ioredis';
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 async function answers(): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   probe.on('error', () => {});
   try {
     await probe.connect();
@@ -26,11 +30,19 @@ let server: ChildProcess | undefined;
 
 export async function setup(): Promise<void> {
   if (await answers()) return;
-  const binary = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();
+  const binary = spawnSync('sh', ['-c', 'command -v redis-server'], {
+    encoding: 'utf8',
+  }).stdout.trim();
   if (!binary || process.env.REDIS_URL) {
-    throw new Error(`The tests need Redis: nothing answers at ${url} and redis-server is not on the PATH`);
+    throw new Error(
+      `The tests need Redis: nothing answers at ${url} and redis-server is not on the PATH`,
+    );
   }
-  server = spawn(binary, ['--port', '6379', '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  server = spawn(
+    binary,
+    ['--port', '6379', '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   for (let i = 0; i < 100; i++) {
     if (await answers()) return;
     await new Promise((r) => setTimeout(r, 100));
