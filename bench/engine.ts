@@ -7,6 +7,7 @@
  * tasks/s through sandboxed processors at concurrency 2 and 11,400/s in-process at concurrency
  * 50; a bare unreliable BLPOP + fork pool about 6,600/s.
  */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -30,10 +31,25 @@ async function commandCounts(redis: Redis): Promise<Map<string, number>> {
   return counts;
 }
 
-async function run(
-  redisUrl: string,
-  prefetch: number,
-): Promise<{ perSecond: number; commandsPerTask: number; ms: number }> {
+/** CPU time (µs) a process has used, from /proc (Linux); undefined elsewhere. */
+function cpuMicros(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+interface RunFigures {
+  perSecond: number;
+  commandsPerTask: number;
+  ms: number;
+  /** CPU µs per task: this process (host + enqueuer), the children, redis-server. */
+  cpu: { parent: number; children: number | undefined; redis: number | undefined };
+}
+
+async function run(redisUrl: string, prefetch: number): Promise<RunFigures> {
   const redis = new Redis(redisUrl);
   const namespace = `bench-${prefetch}-${Date.now()}`;
   const client = new QueueClient(ioredisTransport(redis), { namespace });
@@ -53,6 +69,11 @@ async function run(
   );
   if (!prepared.ok) throw new Error('bench tasks invalid');
   await redis.config('RESETSTAT');
+  const redisPid = Number((await redis.info('server')).match(/process_id:(\d+)/)?.[1]);
+  const childPids = host.pids();
+  const childCpu0 = childPids.map(cpuMicros);
+  const redisCpu0 = cpuMicros(redisPid);
+  const parentCpu0 = process.cpuUsage();
   const started = performance.now();
   for (let i = 0; i < prepared.specs.length; i += 1000)
     await client.enqueue(prepared.specs.slice(i, i + 1000));
@@ -62,6 +83,13 @@ async function run(
     await new Promise((r) => setTimeout(r, 20));
   }
   const ms = performance.now() - started;
+  const parentCpu = process.cpuUsage(parentCpu0);
+  const childCpu = childPids.map((pid, i) => {
+    const now = cpuMicros(pid);
+    const before = childCpu0[i];
+    return now === undefined || before === undefined ? undefined : now - before;
+  });
+  const redisCpuNow = cpuMicros(redisPid);
   const counts = await commandCounts(redis);
   await host.close();
   // Top-level commands only (commandstats also counts the calls scripts make inside Redis).
@@ -73,6 +101,16 @@ async function run(
   return {
     perSecond: Math.round((TASKS / ms) * 1000),
     commandsPerTask: Math.max(0, total - own) / TASKS,
+    cpu: {
+      parent: (parentCpu.user + parentCpu.system) / TASKS,
+      children: childCpu.some((c) => c === undefined)
+        ? undefined
+        : childCpu.reduce((a: number, c) => a + (c ?? 0), 0) / TASKS,
+      redis:
+        redisCpuNow === undefined || redisCpu0 === undefined
+          ? undefined
+          : (redisCpuNow - redisCpu0) / TASKS,
+    },
     ms,
   };
 }
@@ -85,13 +123,16 @@ export default async function benchEngine(): Promise<void> {
     for (const prefetch of [0, 4, 16]) {
       const r = await run(server.url, prefetch);
       const label = prefetch === 0 ? 'strict semaphore (prefetch 0)' : `prefetch ${prefetch}`;
+      const us = (v: number | undefined) => (v === undefined ? '?' : v.toFixed(0));
       console.log(
-        `  ${label.padEnd(30)} ${String(r.perSecond).padStart(7)} tasks/s   ${r.commandsPerTask.toFixed(2)} Redis commands/task   (${Math.round(r.ms)} ms)`,
+        `  ${label.padEnd(30)} ${String(r.perSecond).padStart(7)} tasks/s   ${r.commandsPerTask.toFixed(2)} Redis commands/task   ` +
+          `CPU µs/task: host ${us(r.cpu.parent)}, children ${us(r.cpu.children)}, redis ${us(r.cpu.redis)}   (${Math.round(r.ms)} ms)`,
       );
     }
     console.log(
       '  reference: BullMQ 6.7 sandboxed c=2 ~3,200/s; in-process c=50 ~11,400/s; bare BLPOP+fork ~6,600/s',
     );
+    console.log('  targets:   strict semaphore >= 8,000/s; prefetch >= 15,000/s');
   } finally {
     await server.kill();
   }
