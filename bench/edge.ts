@@ -20,50 +20,12 @@ import { tasks } from '../shared/tasks/index.js';
 import { edgeBindings, startTestEdge, type TestEdge } from '../test/support/edge.js';
 import { startThrowawayRedis } from '../test/support/gateway.js';
 import { ioredisTransport } from '../worker-host/redis/ioredis-transport.js';
+import { type Figures, measure } from './measure.js';
 
 const BATCH = 100;
-const PHASE_MS = 1_500;
 const SINGLE_CONCURRENCY = 32;
 const BATCH_CONCURRENCY = 4;
 const NAMESPACE = 'bench-edge';
-
-interface Figures {
-  /** Requests (or calls) per second with `concurrency` in flight. */
-  rps: number;
-  /** Latency of one request at a time. */
-  p50: number;
-  p99: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
-}
-
-/** Latency of one call at a time, then throughput with `concurrency` calls in flight. */
-async function measure(call: () => Promise<unknown>, concurrency: number): Promise<Figures> {
-  for (let i = 0; i < 30; i++) await call();
-  const latencies: number[] = [];
-  const latencyEnd = performance.now() + PHASE_MS / 2;
-  while (performance.now() < latencyEnd) {
-    const started = performance.now();
-    await call();
-    latencies.push(performance.now() - started);
-  }
-  latencies.sort((a, b) => a - b);
-  let done = 0;
-  const started = performance.now();
-  const end = started + PHASE_MS;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        await call();
-        done++;
-      }
-    }),
-  );
-  const rps = done / ((performance.now() - started) / 1000);
-  return { rps, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
-}
 
 function startGatewayProcess(
   redisUrl: string,

@@ -11,47 +11,11 @@ import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { type Figures, measure } from './measure.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `bench:gw:${randomBytes(4).toString('hex')}:`;
 const PIPELINE = 100;
-const PHASE_MS = 1_500;
-
-interface Figures {
-  rps: number;
-  p50: number;
-  p99: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
-}
-
-/** Latency of one call at a time, then throughput with `concurrency` calls in flight. */
-async function measure(call: () => Promise<unknown>, concurrency: number): Promise<Figures> {
-  for (let i = 0; i < 50; i++) await call();
-  const latencies: number[] = [];
-  const latencyEnd = performance.now() + PHASE_MS / 2;
-  while (performance.now() < latencyEnd) {
-    const started = performance.now();
-    await call();
-    latencies.push(performance.now() - started);
-  }
-  latencies.sort((a, b) => a - b);
-  let done = 0;
-  const end = performance.now() + PHASE_MS;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        await call();
-        done++;
-      }
-    }),
-  );
-  const rps = done / ((performance.now() - started) / 1000);
-  return { rps, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
-}
 
 function startGatewayProcess(token: string): Promise<{ child: ChildProcess; port: number }> {
   const main = fileURLToPath(new URL('../worker-host/cli/main.ts', import.meta.url));
@@ -128,14 +92,18 @@ export default async function benchGateway(): Promise<void> {
     const batchBody = JSON.stringify(batch);
     const singleBody = JSON.stringify(['GET', `${PREFIX}k`]);
 
-    const directSingle = await measure(() => direct.get(`${PREFIX}k`), 32);
-    const gatewaySingle = await measure(() => post('/', singleBody), 32);
-    const directPipe = await measure(() => {
-      const p = direct.pipeline();
-      for (const [cmd, ...args] of batch) p.call(cmd as string, ...(args as string[]));
-      return p.exec();
-    }, 8);
-    const gatewayPipe = await measure(() => post('/pipeline', batchBody), 8);
+    const directSingle = await measure(() => direct.get(`${PREFIX}k`), 32, 50);
+    const gatewaySingle = await measure(() => post('/', singleBody), 32, 50);
+    const directPipe = await measure(
+      () => {
+        const p = direct.pipeline();
+        for (const [cmd, ...args] of batch) p.call(cmd as string, ...(args as string[]));
+        return p.exec();
+      },
+      8,
+      50,
+    );
+    const gatewayPipe = await measure(() => post('/pipeline', batchBody), 8, 50);
 
     const rows: Array<[string, Figures, Figures]> = [
       ['single command (GET)', directSingle, gatewaySingle],

@@ -5,26 +5,11 @@
  * but not running.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { Redis } from 'ioredis';
+import { redisAnswers } from '../worker-host/redis/probe.js';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-async function answers(): Promise<boolean> {
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  probe.on('error', () => {});
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
+const answers = (): Promise<boolean> => redisAnswers(url);
 
 let server: ChildProcess | undefined;
 

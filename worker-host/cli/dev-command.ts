@@ -14,11 +14,11 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import { loadGatewayConfig } from '../gateway/config.js';
 import { startGateway } from '../gateway/server.js';
 import { startWorkerHost } from '../host.js';
 import { createLogger } from '../logger.js';
+import { redisAnswers } from '../redis/probe.js';
 import { intFlag, parse } from './args.js';
 import { CliError } from './cli-error.js';
 import { readCliEnv } from './env.js';
@@ -34,23 +34,6 @@ const WRANGLER_OFFLINE = {
   WRANGLER_HIDE_BANNER: 'true',
   WRANGLER_SEND_ERROR_REPORTS: 'false',
 };
-
-async function redisAnswers(url: string): Promise<boolean> {
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  probe.on('error', () => {});
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
 
 async function ensureRedis(url: string): Promise<ChildProcess | undefined> {
   if (await redisAnswers(url)) return undefined;
