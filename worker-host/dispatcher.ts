@@ -1,39 +1,33 @@
 /**
- * The worker host's claim loop and the Redis side of every run.
+ * The worker host's dispatcher: settles every run in Redis and hands leased tasks to the pool.
  *
- * Slot tokens. Each child slot owns `1 + prefetch` tokens named `<slot>.<k>`. A token is
+ * Slot tokens (slot-tokens.ts). Only the free tokens of a ready child are offered to the claim
+ * script, so a task is never handed to a busy process (the semaphore of the original design).
+ * The host's token list in Redis mirrors the free tokens: the scripts move tokens as they lease
+ * and finish tasks, and every heartbeat re-syncs it, so capacity is visible in Redis and a
+ * crash cannot leak it (a dead host's list expires with its heartbeat).
  *
- *   free ──claim sent──► claiming ──task leased──► busy ──complete/fail/release stored──► free
- *                            └──── no task ────► free       (or busy again when the same call
- *                                                             leased the next task for it)
+ * Waiting (claim-loop.ts). When free tokens find no work, the loop blocks in BLPOP until an
+ * enqueue, a due delayed task or a freed token wakes it: an idle host costs no CPU.
  *
- * and only the free tokens of a ready child are offered to the claim script, so a task is
- * never handed to a busy process (the semaphore of the original design). The host's token list
- * in Redis mirrors the free tokens: the scripts move tokens as they lease and finish tasks, and
- * every heartbeat re-syncs it, so capacity is visible in Redis and a crash cannot leak it (a
- * dead host's list expires with its heartbeat).
+ * One round trip per task, or less. When runs end, one script call stores their outcomes and
+ * leases the next task to each freed token; a new claim is sent only when that finds nothing.
  *
- * Waiting. When free tokens find no work, the loop blocks in BLPOP on the queue's signal list
- * and on this host's own wake list, with a timeout that ends when the earliest delayed task is
- * due (at most `maxBlockMs`). Enqueue leaves one marker on the signal list, so an idle host
- * costs no CPU and about 2-3 commands a minute, plus the maintenance tick.
- *
- * One round trip per task. When a run ends, one script call stores the outcome and leases the
- * next task for the same token; a new claim is sent only when that finds nothing.
- *
- * Maintenance, every `tickMs`: heartbeat (TTL + token sync), reap (expired leases of any host),
- * promote (due delayed tasks). Leases of running tasks are renewed in one call every lease/3.
+ * Lease renewal and the maintenance tick (heartbeat, reap, promote) are in upkeep.ts.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CorruptRecordError } from '../shared/errors.js';
 import type { QueueKeys } from '../shared/keys.js';
 import { pairsToObject } from '../shared/task-record.js';
+import { ClaimLoop } from './claim-loop.js';
 import { type Runnable, toRunnable } from './engine/claimed-task.js';
 import type { ClaimedTask, HostScripts } from './engine/host-scripts.js';
 import type { LaneOrder } from './engine/lane-order.js';
 import type { FinishedRun, ProcessPool, SlotTask } from './pool/pool.js';
 import type { RunError } from './pool/protocol.js';
+import { SlotTokens } from './slot-tokens.js';
+import { startUpkeep } from './upkeep.js';
 
 /** Timing knobs of the dispatcher. */
 export interface DispatcherTiming {
@@ -42,31 +36,22 @@ export interface DispatcherTiming {
   maxBlockMs: number;
 }
 
-type TokenEntry =
-  | { slot: number; state: 'free' }
-  | { slot: number; state: 'claiming' }
-  | { slot: number; state: 'busy'; task: SlotTask };
-
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Runs the claim loop and settles every run in Redis. */
 export class Dispatcher {
-  private readonly tokens = new Map<string, TokenEntry>();
-  private running = false;
-  private blocked = false;
-  private wakePending = false;
-  private idleWaiter: (() => void) | undefined;
-  private loopDone: Promise<void> = Promise.resolve();
+  private readonly tokens: SlotTokens;
+  private readonly claimLoop: ClaimLoop;
   private readonly pending = new Set<Promise<unknown>>();
-  private timers: NodeJS.Timeout[] = [];
+  private stopUpkeep: () => void = () => {};
   /** Set during shutdown once running tasks were told to abort: their failures are released. */
   private abortedForShutdown = false;
 
   constructor(
     private readonly scripts: HostScripts,
-    private readonly commands: Redis,
-    private readonly blocking: Redis,
-    private readonly keys: QueueKeys,
+    commands: Redis,
+    blocking: Redis,
+    keys: QueueKeys,
     private readonly pool: ProcessPool,
     private readonly laneOrder: LaneOrder,
     private readonly timing: DispatcherTiming,
@@ -74,34 +59,44 @@ export class Dispatcher {
     slots: number,
     tokensPerSlot: number,
   ) {
-    for (let slot = 0; slot < slots; slot++) {
-      for (let k = 0; k < tokensPerSlot; k++)
-        this.tokens.set(`${slot}.${k}`, { slot, state: 'free' });
-    }
+    this.tokens = new SlotTokens(slots, tokensPerSlot);
+    this.claimLoop = new ClaimLoop({
+      scripts,
+      commands,
+      blocking,
+      keys,
+      tokens: this.tokens,
+      accepting: (slot) => pool.accepting(slot),
+      laneOrder,
+      leaseMs: timing.leaseMs,
+      maxBlockMs: timing.maxBlockMs,
+      log,
+      adopt: (claimed) => this.adopt(claimed),
+    });
   }
 
   /** All slot tokens of this host. */
   get allTokens(): string[] {
-    return [...this.tokens.keys()];
+    return this.tokens.all();
   }
 
   /** Starts the loop and the timers (the pool is started by the caller). */
   start(): void {
-    this.running = true;
-    this.loopDone = this.loop();
-    const every = (ms: number, fn: () => Promise<unknown>) => {
-      const timer = setInterval(() => void this.track(fn()), ms);
-      timer.unref();
-      this.timers.push(timer);
-    };
-    every(Math.max(100, Math.floor(this.timing.leaseMs / 3)), () => this.renewLeases());
-    every(this.timing.tickMs, () => this.maintain());
-    void this.track(this.maintain());
+    this.claimLoop.start();
+    this.stopUpkeep = startUpkeep({
+      scripts: this.scripts,
+      tokens: this.tokens,
+      accepting: (slot) => this.pool.accepting(slot),
+      leaseMs: this.timing.leaseMs,
+      tickMs: this.timing.tickMs,
+      log: this.log,
+      track: (promise) => void this.track(promise),
+    });
   }
 
   /** A slot became ready: let the loop offer its tokens. */
   onSlotReady(): void {
-    this.wake();
+    this.claimLoop.wake();
   }
 
   /**
@@ -184,7 +179,7 @@ export class Dispatcher {
   }
 
   private nextClaim(slot: number): { leaseMs: number; order: string } | undefined {
-    return this.running && this.pool.accepting(slot)
+    return this.claimLoop.isRunning && this.pool.accepting(slot)
       ? { leaseMs: this.timing.leaseMs, order: this.laneOrder.next() }
       : undefined;
   }
@@ -215,7 +210,7 @@ export class Dispatcher {
           return;
         } catch (error) {
           const ids = tasks.map((t) => t.task.id);
-          if (!this.running && tries >= 3) {
+          if (!this.claimLoop.isRunning && tries >= 3) {
             this.log.error(
               { taskIds: ids, err: error },
               'could not store the outcome; the lease will expire and the task will run again',
@@ -252,8 +247,8 @@ export class Dispatcher {
 
   /** Hands a freshly leased task to its token's slot (or sends a corrupt one to dead). */
   private adopt(claimed: ClaimedTask): void {
-    const entry = this.tokens.get(claimed.token);
-    if (!entry) {
+    const slot = this.tokens.slotOf(claimed.token);
+    if (slot === undefined) {
       this.log.error(
         { token: claimed.token, taskId: claimed.id },
         'claim returned an unknown token',
@@ -282,25 +277,25 @@ export class Dispatcher {
           priority: 'normal',
         },
       };
-      this.tokens.set(claimed.token, { slot: entry.slot, state: 'busy', task });
-      this.failRun(entry.slot, task, { name: 'CorruptRecordError', message, unrecoverable: true });
+      this.tokens.busy(claimed.token, task);
+      this.failRun(slot, task, { name: 'CorruptRecordError', message, unrecoverable: true });
       return;
     }
     const task: SlotTask = { token: claimed.token, ...runnable };
-    this.tokens.set(claimed.token, { slot: entry.slot, state: 'busy', task });
-    if (!this.pool.accepting(entry.slot)) {
+    this.tokens.busy(claimed.token, task);
+    if (!this.pool.accepting(slot)) {
       // The child died, is being recycled, or the host is closing since the claim was sent.
       this.release([task], 'its slot stopped taking work');
       return;
     }
     try {
-      this.pool.assign(entry.slot, task);
+      this.pool.assign(slot, task);
       this.log.debug(
         {
           taskId: task.task.id,
           type: task.task.type,
           attempt: task.task.attempt,
-          slot: entry.slot,
+          slot,
         },
         'task started',
       );
@@ -310,151 +305,7 @@ export class Dispatcher {
   }
 
   private freeToken(token: string): void {
-    const entry = this.tokens.get(token);
-    if (!entry) return;
-    this.tokens.set(token, { slot: entry.slot, state: 'free' });
-    this.wake();
-  }
-
-  /** Wakes the loop: from its in-memory wait at once, from BLPOP through the wake list. */
-  private wake(): void {
-    if (this.idleWaiter) {
-      const resolve = this.idleWaiter;
-      this.idleWaiter = undefined;
-      resolve();
-    } else if (this.blocked && !this.wakePending && this.running) {
-      this.wakePending = true;
-      const wakeKey = this.keys.wake(this.scripts.hostId);
-      this.commands
-        .multi()
-        .rpush(wakeKey, '1')
-        .pexpire(wakeKey, 60_000)
-        .exec()
-        .catch((error: unknown) => this.log.warn({ err: error }, 'could not wake the claim loop'));
-    }
-  }
-
-  private freeTokens(): string[] {
-    const free: string[] = [];
-    for (const [token, entry] of this.tokens) {
-      if (entry.state === 'free' && this.pool.accepting(entry.slot)) free.push(token);
-    }
-    return free;
-  }
-
-  private async loop(): Promise<void> {
-    let failures = 0;
-    while (this.running) {
-      const free = this.freeTokens();
-      if (free.length === 0) {
-        await new Promise<void>((resolve) => {
-          this.idleWaiter = resolve;
-        });
-        continue;
-      }
-      for (const token of free)
-        this.tokens.set(token, { slot: this.slotOf(token), state: 'claiming' });
-      let nextDelayedAt = -1;
-      let claimedAll = false;
-      try {
-        const reply = await this.scripts.claim(free, this.timing.leaseMs, this.laneOrder.next());
-        failures = 0;
-        nextDelayedAt = reply.nextDelayedAt;
-        const used = new Set<string>();
-        for (const claimed of reply.tasks) {
-          used.add(claimed.token);
-          this.adopt(claimed);
-        }
-        for (const token of free) {
-          if (!used.has(token)) this.tokens.set(token, { slot: this.slotOf(token), state: 'free' });
-        }
-        claimedAll = reply.tasks.length === free.length;
-      } catch (error) {
-        for (const token of free)
-          this.tokens.set(token, { slot: this.slotOf(token), state: 'free' });
-        failures++;
-        this.log.error({ err: error }, 'claim failed; retrying');
-        await sleep(Math.min(200 * 2 ** failures, 5_000));
-        continue;
-      }
-      if (claimedAll || !this.running) continue;
-      await this.block(nextDelayedAt);
-    }
-  }
-
-  private async block(nextDelayedAt: number): Promise<void> {
-    let timeoutMs = this.timing.maxBlockMs;
-    if (nextDelayedAt > 0)
-      timeoutMs = Math.min(timeoutMs, Math.max(10, nextDelayedAt - Date.now() + 5));
-    this.blocked = true;
-    try {
-      await this.blocking.blpop(
-        this.keys.signal,
-        this.keys.wake(this.scripts.hostId),
-        (timeoutMs / 1000).toFixed(3),
-      );
-    } catch (error) {
-      if (this.running) {
-        this.log.warn({ err: error }, 'blocking wait failed; retrying');
-        await sleep(1_000);
-      }
-    } finally {
-      this.blocked = false;
-      this.wakePending = false;
-    }
-  }
-
-  private slotOf(token: string): number {
-    return this.tokens.get(token)?.slot ?? Number(token.split('.')[0]);
-  }
-
-  private busyLeases(): [string, string][] {
-    const leases: [string, string][] = [];
-    for (const entry of this.tokens.values()) {
-      if (entry.state === 'busy') leases.push([entry.task.task.id, entry.task.lease]);
-    }
-    return leases;
-  }
-
-  private async renewLeases(): Promise<void> {
-    const leases = this.busyLeases();
-    if (leases.length === 0) return;
-    try {
-      const lost = new Set(await this.scripts.renew(leases, this.timing.leaseMs));
-      if (lost.size === 0) return;
-      // A run that ended while the renewal was in flight is not a lost lease.
-      const stillHeld = this.busyLeases().filter(
-        ([id, lease]) => lost.has(id) && leases.some(([i, l]) => i === id && l === lease),
-      );
-      if (stillHeld.length > 0) {
-        this.log.warn(
-          { taskIds: stillHeld.map(([id]) => id) },
-          'leases lost while running (reaped elsewhere); outcomes will not be stored',
-        );
-      }
-    } catch (error) {
-      this.log.warn({ err: error }, 'lease renewal failed');
-    }
-  }
-
-  private async maintain(): Promise<void> {
-    const free: string[] = [];
-    const busy: string[] = [];
-    for (const [token, entry] of this.tokens) {
-      if (entry.state === 'free' && this.pool.accepting(entry.slot)) free.push(token);
-      else if (entry.state !== 'claiming') busy.push(token);
-    }
-    try {
-      const [, reaped] = await Promise.all([
-        this.scripts.heartbeat(this.timing.tickMs * 3, free, busy),
-        this.scripts.reap(),
-        this.scripts.promote(),
-      ]);
-      if (reaped.requeued + reaped.dead > 0)
-        this.log.warn(reaped, 'recovered tasks whose lease expired');
-    } catch (error) {
-      this.log.warn({ err: error }, 'maintenance tick failed');
-    }
+    if (this.tokens.free(token)) this.claimLoop.wake();
   }
 
   private track<T>(promise: Promise<T>): Promise<T> {
@@ -465,19 +316,12 @@ export class Dispatcher {
 
   /** Stops claiming; the loop ends and idle waits are interrupted. */
   async stopClaiming(): Promise<void> {
-    this.running = false;
-    if (this.idleWaiter) {
-      const resolve = this.idleWaiter;
-      this.idleWaiter = undefined;
-      resolve();
-    }
-    this.blocking.disconnect();
-    await this.loopDone;
+    await this.claimLoop.stop();
   }
 
   /** Stops the renewal and maintenance timers (last step of shutdown). */
   stopTimers(): void {
-    for (const timer of this.timers.splice(0)) clearInterval(timer);
+    this.stopUpkeep();
   }
 
   /** From now on, failed runs are released (attempt refunded) instead of failed. */

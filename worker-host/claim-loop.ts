@@ -1,0 +1,150 @@
+/**
+ * The claim loop: offers the free tokens of ready children to the claim script, hands what it
+ * leases to the dispatcher, and waits when there is nothing to do.
+ *
+ * Waiting costs nothing. With no free token it waits in memory until one frees. With free tokens
+ * but no work it blocks in BLPOP, on a dedicated connection, on the queue's signal list and on
+ * this host's own wake list, until an enqueue leaves a marker, the earliest delayed task is due,
+ * or `maxBlockMs` passes. A token freed (or a child ready) during a BLPOP wakes it through the
+ * wake list, so new capacity never waits for a timeout.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { QueueKeys } from '../shared/keys.js';
+import type { ClaimedTask, HostScripts } from './engine/host-scripts.js';
+import type { LaneOrder } from './engine/lane-order.js';
+import type { SlotTokens } from './slot-tokens.js';
+
+/** What the claim loop needs. */
+export interface ClaimLoopOptions {
+  scripts: HostScripts;
+  /** The ordinary connection (for the wake marker). */
+  commands: Redis;
+  /** The dedicated BLPOP connection. */
+  blocking: Redis;
+  keys: QueueKeys;
+  tokens: SlotTokens;
+  accepting: (slot: number) => boolean;
+  laneOrder: LaneOrder;
+  leaseMs: number;
+  maxBlockMs: number;
+  log: Logger;
+  /** Takes a leased task (the token is already marked claiming). */
+  adopt: (claimed: ClaimedTask) => void;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The claim loop of one host. */
+export class ClaimLoop {
+  private running = false;
+  private blocked = false;
+  private wakePending = false;
+  private idleWaiter: (() => void) | undefined;
+  private done: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: ClaimLoopOptions) {}
+
+  /** True until `stop` is called. */
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Starts the loop. */
+  start(): void {
+    this.running = true;
+    this.done = this.loop();
+  }
+
+  /** Wakes the loop: from its in-memory wait at once, from BLPOP through the wake list. */
+  wake(): void {
+    if (this.idleWaiter) {
+      const resolve = this.idleWaiter;
+      this.idleWaiter = undefined;
+      resolve();
+    } else if (this.blocked && !this.wakePending && this.running) {
+      this.wakePending = true;
+      const wakeKey = this.o.keys.wake(this.o.scripts.hostId);
+      this.o.commands
+        .multi()
+        .rpush(wakeKey, '1')
+        .pexpire(wakeKey, 60_000)
+        .exec()
+        .catch((error: unknown) =>
+          this.o.log.warn({ err: error }, 'could not wake the claim loop'),
+        );
+    }
+  }
+
+  /** Stops claiming: interrupts any wait (closing the blocking connection) and ends the loop. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.idleWaiter) {
+      const resolve = this.idleWaiter;
+      this.idleWaiter = undefined;
+      resolve();
+    }
+    this.o.blocking.disconnect();
+    await this.done;
+  }
+
+  private async loop(): Promise<void> {
+    const { tokens, scripts, log } = this.o;
+    let failures = 0;
+    while (this.running) {
+      const free = tokens.freeFor(this.o.accepting);
+      if (free.length === 0) {
+        await new Promise<void>((resolve) => {
+          this.idleWaiter = resolve;
+        });
+        continue;
+      }
+      tokens.claiming(free);
+      let nextDelayedAt = -1;
+      let claimedAll = false;
+      try {
+        const reply = await scripts.claim(free, this.o.leaseMs, this.o.laneOrder.next());
+        failures = 0;
+        nextDelayedAt = reply.nextDelayedAt;
+        const used = new Set<string>();
+        for (const claimed of reply.tasks) {
+          used.add(claimed.token);
+          this.o.adopt(claimed);
+        }
+        for (const token of free) if (!used.has(token)) tokens.free(token);
+        claimedAll = reply.tasks.length === free.length;
+      } catch (error) {
+        for (const token of free) tokens.free(token);
+        failures++;
+        log.error({ err: error }, 'claim failed; retrying');
+        await sleep(Math.min(200 * 2 ** failures, 5_000));
+        continue;
+      }
+      if (claimedAll || !this.running) continue;
+      await this.block(nextDelayedAt);
+    }
+  }
+
+  private async block(nextDelayedAt: number): Promise<void> {
+    let timeoutMs = this.o.maxBlockMs;
+    if (nextDelayedAt > 0) {
+      timeoutMs = Math.min(timeoutMs, Math.max(10, nextDelayedAt - Date.now() + 5));
+    }
+    this.blocked = true;
+    try {
+      await this.o.blocking.blpop(
+        this.o.keys.signal,
+        this.o.keys.wake(this.o.scripts.hostId),
+        (timeoutMs / 1000).toFixed(3),
+      );
+    } catch (error) {
+      if (this.running) {
+        this.o.log.warn({ err: error }, 'blocking wait failed; retrying');
+        await sleep(1_000);
+      }
+    } finally {
+      this.blocked = false;
+      this.wakePending = false;
+    }
+  }
+}
