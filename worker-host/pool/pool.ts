@@ -14,11 +14,11 @@
  * the pool reports the run it was in (to be failed) and the tasks it had not started (to be
  * released); the pool itself never talks to Redis.
  */
-import { type ChildProcess, fork } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
+import { forkChild } from './fork-child.js';
 import type { ChildMessage, ParentMessage, RunError, RunOutcome, RunTask } from './protocol.js';
+import { RunDeadline } from './run-deadline.js';
 
 /** A task assigned to a slot, with what the host needs to finish it in Redis. */
 export interface SlotTask {
@@ -76,29 +76,9 @@ interface Slot {
   tasksRun: number;
   rssBytes: number;
   startFailures: number;
-  timer: NodeJS.Timeout | undefined;
+  deadline: RunDeadline;
   /** Why the pool killed this child, if it did. */
   killReason: RunError | undefined;
-}
-
-const CHILD_MAIN = fileURLToPath(
-  new URL(`./child-main.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url),
-);
-
-/**
- * Node options of a child: the parent's. A child started from the TypeScript sources needs a TS
- * loader; tsx passes its own along, but a parent that compiles in-process (vitest) has none,
- * so tsx's loader is added then.
- */
-function childExecArgv(): string[] {
-  if (!CHILD_MAIN.endsWith('.ts') || process.execArgv.some((arg) => arg.includes('tsx')))
-    return process.execArgv;
-  try {
-    const loader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-    return [...process.execArgv, '--import', loader];
-  } catch {
-    return process.execArgv;
-  }
 }
 
 /** The process pool. */
@@ -111,18 +91,24 @@ export class ProcessPool {
   constructor(private readonly options: PoolOptions) {
     this.maxTasks = options.maxTasksPerChild ?? Number.POSITIVE_INFINITY;
     this.maxRssBytes = (options.maxChildMemoryMb ?? Number.POSITIVE_INFINITY) * 1024 * 1024;
-    this.slots = Array.from({ length: options.size }, (_, index) => ({
-      index,
-      state: 'stopped' as SlotState,
-      child: undefined,
-      queue: [],
-      unsent: [],
-      tasksRun: 0,
-      rssBytes: 0,
-      startFailures: 0,
-      timer: undefined,
-      killReason: undefined,
-    }));
+    this.slots = Array.from({ length: options.size }, (_, index) => {
+      const slot: Slot = {
+        index,
+        state: 'stopped',
+        child: undefined,
+        queue: [],
+        unsent: [],
+        tasksRun: 0,
+        rssBytes: 0,
+        startFailures: 0,
+        deadline: new RunDeadline(
+          () => slot.queue[0],
+          (task) => this.onOverdue(slot, task),
+        ),
+        killReason: undefined,
+      };
+      return slot;
+    });
   }
 
   /** Starts every child. */
@@ -160,7 +146,7 @@ export class ProcessPool {
     if (!slot?.child) throw new Error(`slot ${slotIndex} has no child`);
     const wasIdle = slot.queue.length === 0;
     slot.queue.push(task);
-    if (wasIdle) this.startHead(slot);
+    if (wasIdle) slot.deadline.start();
     slot.unsent.push(task.task);
     if (wasIdle && slot.unsent.length === 1) {
       this.flush(slot);
@@ -188,7 +174,7 @@ export class ProcessPool {
       held.push(...slot.queue);
       slot.queue = [];
       slot.unsent = [];
-      this.clearTimer(slot);
+      slot.deadline.clear();
       slot.state = 'stopped';
       slot.child?.removeAllListeners('exit');
       slot.child?.kill('SIGKILL');
@@ -220,12 +206,7 @@ export class ProcessPool {
     slot.tasksRun = 0;
     slot.rssBytes = 0;
     slot.killReason = undefined;
-    const child = fork(CHILD_MAIN, [], {
-      execArgv: childExecArgv(),
-      env: { ...process.env, FORKLIFT_HANDLERS: this.options.handlersModule },
-      serialization: 'json',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    const child = forkChild(this.options.handlersModule);
     slot.child = child;
     child.on('message', (message: ChildMessage) => this.onMessage(slot, child, message));
     child.once('exit', (code, signal) => this.onExit(slot, child, code, signal));
@@ -286,8 +267,8 @@ export class ProcessPool {
       if (task) finished.push({ task, outcome });
       slot.tasksRun++;
     }
-    if (slot.queue.length === 0) this.clearTimer(slot);
-    else if (slot.queue[0] !== headBefore) this.startHead(slot);
+    if (slot.queue.length === 0) slot.deadline.clear();
+    else if (slot.queue[0] !== headBefore) slot.deadline.start();
     return finished;
   }
 
@@ -325,7 +306,7 @@ export class ProcessPool {
     signal: NodeJS.Signals | null,
   ): void {
     if (slot.child !== child) return;
-    this.clearTimer(slot);
+    slot.deadline.clear();
     const wasStarting = slot.state === 'starting';
     const expected = slot.state === 'stopped' && slot.queue.length === 0;
     if (!expected) {
@@ -360,43 +341,16 @@ export class ProcessPool {
     setTimeout(() => this.spawn(slot), delay).unref();
   }
 
-  private startHead(slot: Slot): void {
-    const head = slot.queue[0];
-    if (!head) return;
-    head.startedAt = Date.now();
-    this.armTimer(slot);
-  }
-
-  /** Arms the slot's single timer for its head's deadline (re-armed lazily when it fires). */
-  private armTimer(slot: Slot): void {
-    if (slot.timer) return;
-    const head = slot.queue[0];
-    if (!head?.startedAt) return;
-    const wait = Math.max(0, head.startedAt + head.timeoutMs - Date.now());
-    slot.timer = setTimeout(() => {
-      slot.timer = undefined;
-      const current = slot.queue[0];
-      if (!current?.startedAt) return;
-      const overdue = Date.now() - (current.startedAt + current.timeoutMs);
-      if (overdue < 0) {
-        this.armTimer(slot);
-        return;
-      }
-      this.options.logger.warn(
-        { slot: slot.index, taskId: current.task.id, timeoutMs: current.timeoutMs },
-        'task timed out; killing its child',
-      );
-      slot.killReason = {
-        name: 'TimeoutError',
-        message: `timed out after ${current.timeoutMs} ms (the child process was killed)`,
-        unrecoverable: false,
-      };
-      slot.child?.kill('SIGKILL');
-    }, wait);
-  }
-
-  private clearTimer(slot: Slot): void {
-    if (slot.timer) clearTimeout(slot.timer);
-    slot.timer = undefined;
+  private onOverdue(slot: Slot, task: SlotTask): void {
+    this.options.logger.warn(
+      { slot: slot.index, taskId: task.task.id, timeoutMs: task.timeoutMs },
+      'task timed out; killing its child',
+    );
+    slot.killReason = {
+      name: 'TimeoutError',
+      message: `timed out after ${task.timeoutMs} ms (the child process was killed)`,
+      unrecoverable: false,
+    };
+    slot.child?.kill('SIGKILL');
   }
 }
