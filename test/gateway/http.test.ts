@@ -346,6 +346,11 @@ describe('refused commands', () => {
     ['SUBSCRIBE', 'chan'],
     ['QUIT'],
     ['WAIT', 1, 0],
+    ['SHUTDOWN', 'NOSAVE'],
+    ['CONFIG', 'SET', 'maxmemory', '1'],
+    ['DEBUG', 'SLEEP', '0'],
+    ['REPLICAOF', '127.0.0.1', '1'],
+    ['ACL', 'WHOAMI'],
   ];
 
   it('refuses with 400 and a clear error on /', async () => {

@@ -4,7 +4,8 @@
  * Three independent checks, in this order:
  * 1. Refused for everyone: commands that would corrupt or stall a pooled connection (blocking
  *    commands, connection state, pub/sub mode, MULTI/EXEC outside `/multi-exec`, MONITOR,
- *    replication). The gateway answers these itself; Redis never sees them.
+ *    replication), and server administration (SHUTDOWN, CONFIG, DEBUG, ACL, REPLICAOF, ...).
+ *    The gateway answers these itself; Redis never sees them.
  * 2. The deployment's allowlist (`FORKLIFT_GATEWAY_ALLOW`), if set.
  * 3. Read-only tokens: only commands Redis flags `readonly`, plus a few harmless ones.
  *
@@ -65,6 +66,23 @@ export const REFUSED_COMMANDS: ReadonlyMap<string, string> = new Map([
   ...['MULTI', 'EXEC', 'DISCARD', 'WATCH', 'UNWATCH'].map(
     (c) => [c, 'send the whole transaction to POST /multi-exec'] as const,
   ),
+  // Server administration is not part of a data API (Upstash does not offer it either): a
+  // leaked REST token must not be able to stop, reconfigure or re-point the server.
+  ...[
+    'SHUTDOWN',
+    'DEBUG',
+    'CONFIG',
+    'MODULE',
+    'ACL',
+    'REPLICAOF',
+    'SLAVEOF',
+    'FAILOVER',
+    'MIGRATE',
+    'SAVE',
+    'BGSAVE',
+    'BGREWRITEAOF',
+    'SWAPDB',
+  ].map((c) => [c, 'server administration is not offered over REST'] as const),
 ]);
 
 /** Unflagged commands a read-only token may still run: they read no data, or only metadata. */
