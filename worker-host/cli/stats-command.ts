@@ -29,7 +29,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   } else {
     const { lanes } = stats;
     process.stdout.write(
-      [
+      `${[
         `queue      ${stats.queue}`,
         `lanes      high ${lanes.high}   normal ${lanes.normal}   low ${lanes.low}`,
         `delayed    ${stats.delayed}`,
@@ -38,7 +38,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
         `failed     ${stats.failed}`,
         `dead       ${stats.dead}`,
         `canceled   ${stats.canceled}`,
-      ].join('\n') + '\n',
+      ].join('\n')}\n`,
     );
   }
   return 0;

@@ -108,7 +108,16 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     throw new CliError((error as Error).message);
   }
 
-  const host = await startWorkerHost(options);
+  let host: Awaited<ReturnType<typeof startWorkerHost>>;
+  try {
+    host = await startWorkerHost(options);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new CliError(
+      `could not start: Redis at REDIS_URL=${cli.redisUrl} did not answer (${reason})`,
+      1,
+    );
+  }
   return new Promise<number>((done) => {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {
