@@ -9,7 +9,6 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
@@ -20,6 +19,7 @@ import { tasks } from '../shared/tasks/index.js';
 import { edgeBindings, startTestEdge, type TestEdge } from '../test/support/edge.js';
 import { startThrowawayRedis } from '../test/support/gateway.js';
 import { ioredisTransport } from '../worker-host/redis/ioredis-transport.js';
+import { poster } from './http-post.js';
 import { type Figures, measure } from './measure.js';
 
 const BATCH = 100;
@@ -88,42 +88,6 @@ async function bundleSizes(): Promise<{
 
 const square = (x: number) => ({ type: 'square', payload: { x } });
 
-/** POSTs to workerd over HTTP/1.1 keep-alive (as a load balancer would) and expects 202. */
-function poster(base: URL, concurrency: number) {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  return (path: string, body: string) =>
-    new Promise<void>((resolve, reject) => {
-      const req = request(
-        {
-          host: base.hostname,
-          port: base.port,
-          path,
-          method: 'POST',
-          agent,
-          headers: {
-            authorization: `Bearer ${TEST_TOKEN}`,
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
-          },
-        },
-        (res) => {
-          let data = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk) => {
-            data += chunk;
-          });
-          res.on('end', () =>
-            res.statusCode === 202
-              ? resolve()
-              : reject(new Error(`${path} answered ${res.statusCode}: ${data}`)),
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-}
-
 const TEST_TOKEN = `bench-${randomBytes(12).toString('hex')}`;
 const fmt = (n: number, digits = 0) => n.toFixed(digits);
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
@@ -144,7 +108,13 @@ export default async function benchEdge(): Promise<void> {
         { namespace: NAMESPACE, extra: { FORKLIFT_API_TOKENS: TEST_TOKEN } },
       ),
     });
-    const post = poster(edge.url, SINGLE_CONCURRENCY);
+    const post = poster({
+      host: edge.url.hostname,
+      port: Number(edge.url.port),
+      token: TEST_TOKEN,
+      concurrency: SINGLE_CONCURRENCY,
+      expect: 202,
+    });
     const client = new QueueClient(ioredisTransport(direct), { namespace: NAMESPACE });
     const one = JSON.stringify(square(7));
     const many = JSON.stringify({ tasks: Array.from({ length: BATCH }, (_, i) => square(i)) });

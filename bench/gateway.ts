@@ -8,9 +8,9 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { poster } from './http-post.js';
 import { type Figures, measure } from './measure.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -40,42 +40,6 @@ function startGatewayProcess(token: string): Promise<{ child: ChildProcess; port
   });
 }
 
-function poster(port: number, token: string, concurrency: number) {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  return (path: string, body: string) =>
-    new Promise<string>((resolve, reject) => {
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port,
-          path,
-          method: 'POST',
-          agent,
-          headers: {
-            authorization: `Bearer ${token}`,
-            'upstash-encoding': 'base64',
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
-          },
-        },
-        (res) => {
-          let data = '';
-          res.setEncoding('utf8');
-          res.on('data', (d) => {
-            data += d;
-          });
-          res.on('end', () =>
-            res.statusCode === 200
-              ? resolve(data)
-              : reject(new Error(`HTTP ${res.statusCode}: ${data}`)),
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-}
-
 const fmt = (n: number, digits = 0) => n.toFixed(digits).padStart(8);
 
 /** Runs the benchmark and prints its figures. */
@@ -83,7 +47,14 @@ export default async function benchGateway(): Promise<void> {
   const token = randomBytes(16).toString('hex');
   const direct = new Redis(REDIS_URL);
   const { child, port } = await startGatewayProcess(token);
-  const post = poster(port, token, 32);
+  const post = poster({
+    host: '127.0.0.1',
+    port,
+    token,
+    concurrency: 32,
+    expect: 200,
+    headers: { 'upstash-encoding': 'base64' },
+  });
   try {
     await direct.set(`${PREFIX}k`, 'value-of-a-typical-size-0123456789');
     const batch = Array.from({ length: PIPELINE }, (_, i) =>
