@@ -13,12 +13,15 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { queueKeys } from '../shared/keys.js';
+import { QueueClient } from '../shared/queue-client.js';
 import { Dispatcher } from './dispatcher.js';
 import { HostScripts } from './engine/host-scripts.js';
 import { strictLaneOrder, weightedLaneOrder } from './engine/lane-order.js';
 import { createLogger } from './logger.js';
+import { HostMetrics } from './metrics.js';
 import { ProcessPool } from './pool/pool.js';
 import { connectRedis } from './redis/connect.js';
+import { ioredisTransport } from './redis/ioredis-transport.js';
 import { resolveWorkerOptions, type WorkerOptions } from './worker-options.js';
 
 /** A running worker host. */
@@ -32,6 +35,8 @@ export interface WorkerHost {
   close(options?: { force?: boolean; graceMs?: number }): Promise<void>;
   /** Pids of the live child processes. */
   pids(): number[];
+  /** The port metrics are served on, when `metricsPort` was given. */
+  readonly metricsPort: number | undefined;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -63,6 +68,7 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
   const scripts = new HostScripts(commands, keys, hostId);
 
   let dispatcher: Dispatcher | undefined;
+  let metrics: HostMetrics | undefined;
   const pool = new ProcessPool({
     size: options.concurrency,
     handlersModule: options.handlersModule ?? BUILTIN_HANDLERS,
@@ -71,8 +77,14 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
     logger: hostLog,
     events: {
       ready: () => dispatcher?.onSlotReady(),
-      outcomes: (slot, finished) => dispatcher?.onOutcomes(slot, finished),
-      lost: (slot, running, error, waiting) => dispatcher?.onLost(slot, running, error, waiting),
+      outcomes: (slot, finished) => {
+        metrics?.finished(finished);
+        dispatcher?.onOutcomes(slot, finished);
+      },
+      lost: (slot, running, error, waiting) => {
+        metrics?.lost(running, error);
+        dispatcher?.onLost(slot, running, error, waiting);
+      },
       unavailable: () => {},
     },
   });
@@ -107,6 +119,26 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
     commands.disconnect();
     blocking.disconnect();
     throw error;
+  }
+  let metricsServer: { port: number; close(): Promise<void> } | undefined;
+  if (options.metricsPort !== undefined) {
+    const client = new QueueClient(ioredisTransport(commands), {
+      queue: options.queue,
+      namespace: options.namespace,
+    });
+    metrics = new HostMetrics(
+      options.queue,
+      () => client.stats(),
+      () => pool.pids().length,
+    );
+    try {
+      metricsServer = await metrics.serve(options.metricsPort, options.metricsHost);
+    } catch (error) {
+      commands.disconnect();
+      blocking.disconnect();
+      throw error;
+    }
+    hostLog.info({ port: metricsServer.port }, 'metrics served at GET /metrics');
   }
   pool.start();
   d.start();
@@ -162,6 +194,7 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
     } catch (error) {
       hostLog.warn({ err: error }, 'could not unregister the host');
     }
+    await metricsServer?.close();
     await commands.quit().catch(() => commands.disconnect());
     blocking.disconnect();
     hostLog.info('worker host stopped');
@@ -170,6 +203,7 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
   return {
     hostId,
     pids: () => pool.pids(),
+    metricsPort: metricsServer?.port,
     close(closeOptions = {}) {
       if (closeOptions.force) forceNow?.();
       closing ??= shutdown(closeOptions.graceMs ?? options.graceMs);

@@ -41,6 +41,10 @@ export interface WorkerOptions {
   maxBlockMs?: number;
   /** Heartbeat / reap / promote period, ms. @default min(15_000, leaseMs / 2) */
   tickMs?: number;
+  /** Serve Prometheus metrics at `GET /metrics` on this port (0: any free port). @default off */
+  metricsPort?: number | undefined;
+  /** Address the metrics server binds. @default '127.0.0.1' */
+  metricsHost?: string;
   /** This host's id. @default `<hostname>-<pid>-<random>` */
   hostId?: string | undefined;
   /** Logger. @default pino at level info */
@@ -70,6 +74,8 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.:-]{1,128}$/)
     .optional(),
+  metricsPort: z.int().min(0).max(65_535).optional(),
+  metricsHost: z.string().min(1),
 });
 
 /** Options with every default filled in. */
@@ -96,6 +102,8 @@ export function resolveWorkerOptions(input: WorkerOptions): ResolvedWorkerOption
     maxBlockMs: input.maxBlockMs ?? 25_000,
     tickMs: input.tickMs ?? Math.min(15_000, Math.floor(leaseMs / 2)),
     hostId: input.hostId,
+    metricsPort: input.metricsPort,
+    metricsHost: input.metricsHost ?? '127.0.0.1',
   };
   const parsed = schema.safeParse(candidate);
   if (!parsed.success) {

@@ -35,6 +35,8 @@ const HELP = `usage: forklift worker [options]
   --max-tasks-per-child N    recycle a child after N tasks (default: never)
   --max-child-memory-mb M    recycle a child whose resident memory exceeds M MiB (default: never)
   --handlers PATH            module that default-exports defineHandlers(...) (default: built-in)
+  --metrics-port N           serve Prometheus metrics at GET /metrics on port N (default: off)
+  --metrics-host ADDR        address the metrics server binds (default 127.0.0.1)
 
 Environment: REDIS_URL, FORKLIFT_QUEUE, FORKLIFT_NAMESPACE, FORKLIFT_LOG_LEVEL.`;
 
@@ -66,6 +68,8 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
       'max-tasks-per-child': { type: 'string' },
       'max-child-memory-mb': { type: 'string' },
       handlers: { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'metrics-host': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     false,
@@ -97,7 +101,9 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     ),
     handlersModule: values.handlers === undefined ? undefined : resolve(values.handlers),
     logger: createLogger(cli.logLevel),
+    metricsPort: intFlag('--metrics-port', values['metrics-port'], 0, 65_535),
   };
+  if (values['metrics-host'] !== undefined) options.metricsHost = values['metrics-host'];
   const concurrency = intFlag('--concurrency', values.concurrency, 1, 1024);
   if (concurrency !== undefined) options.concurrency = concurrency;
   if (lease !== undefined) options.leaseMs = lease * 1000;
