@@ -7,7 +7,7 @@
  *
  * Run alone: npm run bench -- edge
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -19,6 +19,7 @@ import { tasks } from '../shared/tasks/index.js';
 import { edgeBindings, startTestEdge, type TestEdge } from '../test/support/edge.js';
 import { startThrowawayRedis } from '../test/support/gateway.js';
 import { ioredisTransport } from '../worker-host/redis/ioredis-transport.js';
+import { startGatewayProcess } from './gateway-process.js';
 import { poster } from './http-post.js';
 import { type Figures, measure } from './measure.js';
 
@@ -26,37 +27,6 @@ const BATCH = 100;
 const SINGLE_CONCURRENCY = 32;
 const BATCH_CONCURRENCY = 4;
 const NAMESPACE = 'bench-edge';
-
-function startGatewayProcess(
-  redisUrl: string,
-  token: string,
-): Promise<{ child: ChildProcess; url: string }> {
-  const main = fileURLToPath(new URL('../worker-host/cli/main.ts', import.meta.url));
-  const child = fork(main, ['gateway', '--port', '0'], {
-    env: {
-      ...process.env,
-      FORKLIFT_GATEWAY_TOKENS: token,
-      FORKLIFT_LOG_LEVEL: 'info',
-      REDIS_URL: redisUrl,
-    },
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`gateway did not start: ${out}`)), 20_000);
-    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${out}`)));
-    child.stdout?.on('data', (chunk) => {
-      out += chunk;
-      const match = /"url":"(http:\/\/[^"]+)"/.exec(out);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        child.stdout?.removeAllListeners('data');
-        child.stdout?.resume();
-        resolve({ child, url: match[1] });
-      }
-    });
-  });
-}
 
 /** Size of the Worker bundled as wrangler bundles it, plain and minified, raw and gzipped. */
 async function bundleSizes(): Promise<{

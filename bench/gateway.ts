@@ -1,15 +1,6 @@
-/**
- * Gateway benchmark: requests/s and latency through the REST gateway versus a direct ioredis
- * call, for single commands and 100-command pipelines. The gateway runs in a child process (as
- * in production, not sharing the load generator's event loop); requests go over HTTP/1.1
- * keep-alive. Takes about 15 s.
- *
- * Run alone: npx tsx -e "import('./bench/gateway.ts').then(m=>m.default())"
- */
-import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { startGatewayProcess } from './gateway-process.js';
 import { poster } from './http-post.js';
 import { type Figures, measure } from './measure.js';
 
@@ -17,36 +8,13 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `bench:gw:${randomBytes(4).toString('hex')}:`;
 const PIPELINE = 100;
 
-function startGatewayProcess(token: string): Promise<{ child: ChildProcess; port: number }> {
-  const main = fileURLToPath(new URL('../worker-host/cli/main.ts', import.meta.url));
-  const child = fork(main, ['gateway', '--port', '0'], {
-    env: { ...process.env, FORKLIFT_GATEWAY_TOKENS: token, FORKLIFT_LOG_LEVEL: 'info', REDIS_URL },
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`gateway did not start: ${out}`)), 20_000);
-    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${out}`)));
-    child.stdout?.on('data', (chunk) => {
-      out += chunk;
-      const match = /"url":"http:\/\/[^"]*:(\d+)"/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        child.stdout?.removeAllListeners('data');
-        child.stdout?.resume();
-        resolve({ child, port: Number(match[1]) });
-      }
-    });
-  });
-}
-
 const fmt = (n: number, digits = 0) => n.toFixed(digits).padStart(8);
 
 /** Runs the benchmark and prints its figures. */
 export default async function benchGateway(): Promise<void> {
   const token = randomBytes(16).toString('hex');
   const direct = new Redis(REDIS_URL);
-  const { child, port } = await startGatewayProcess(token);
+  const { child, port } = await startGatewayProcess(REDIS_URL, token);
   const post = poster({
     host: '127.0.0.1',
     port,
