@@ -28,6 +28,3 @@ export const TASK_STATES = [
 
 /** A task's state; see the diagram above. */
 export type TaskState = (typeof TASK_STATES)[number];
-
-/** States a task never leaves by itself (only `dead` may be retried by hand). */
-export const FINAL_STATES: readonly TaskState[] = ['succeeded', 'dead', 'canceled'];

@@ -42,6 +42,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export class Dispatcher {
   private readonly tokens: SlotTokens;
   private readonly claimLoop: ClaimLoop;
+  /** Per-run debug lines cost an object per task on the hot path: built only when logged. */
+  private readonly debug: boolean;
   private readonly pending = new Set<Promise<unknown>>();
   private stopUpkeep: () => void = () => {};
   /** Set during shutdown once running tasks were told to abort: their failures are released. */
@@ -60,6 +62,7 @@ export class Dispatcher {
     tokensPerSlot: number,
   ) {
     this.tokens = new SlotTokens(slots, tokensPerSlot);
+    this.debug = log.isLevelEnabled('debug');
     this.claimLoop = new ClaimLoop({
       scripts,
       commands,
@@ -110,10 +113,12 @@ export class Dispatcher {
       if (outcome.ok) {
         succeeded.push(task);
         results.push(JSON.stringify(outcome.result ?? null));
-        this.log.debug(
-          { taskId: task.task.id, type: task.task.type, attempt: task.task.attempt },
-          'task succeeded',
-        );
+        if (this.debug) {
+          this.log.debug(
+            { taskId: task.task.id, type: task.task.type, attempt: task.task.attempt },
+            'task succeeded',
+          );
+        }
       } else if (this.abortedForShutdown) {
         this.release([task], 'aborted by shutdown');
       } else {
@@ -290,15 +295,17 @@ export class Dispatcher {
     }
     try {
       this.pool.assign(slot, task);
-      this.log.debug(
-        {
-          taskId: task.task.id,
-          type: task.task.type,
-          attempt: task.task.attempt,
-          slot,
-        },
-        'task started',
-      );
+      if (this.debug) {
+        this.log.debug(
+          {
+            taskId: task.task.id,
+            type: task.task.type,
+            attempt: task.task.attempt,
+            slot,
+          },
+          'task started',
+        );
+      }
     } catch {
       this.release([task], 'its child is gone');
     }

@@ -85,7 +85,6 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
         metrics?.lost(running, error);
         dispatcher?.onLost(slot, running, error, waiting);
       },
-      unavailable: () => {},
     },
   });
   dispatcher = new Dispatcher(

@@ -47,8 +47,6 @@ export interface PoolEvents {
    * was in, if any, with the error to fail it with; `waiting` are the tasks it never started.
    */
   lost(slot: number, running: SlotTask | undefined, error: RunError, waiting: SlotTask[]): void;
-  /** A slot stopped taking work (draining for recycle, or its child died). */
-  unavailable(slot: number): void;
 }
 
 /** Pool options. */
@@ -126,11 +124,6 @@ export class ProcessPool {
     let n = 0;
     for (const slot of this.slots) n += slot.queue.length;
     return n;
-  }
-
-  /** Every assigned, unfinished task, per slot, head (running) first. */
-  assigned(): SlotTask[][] {
-    return this.slots.map((slot) => slot.queue);
   }
 
   /** Pids of the live children (for tests and status). */
@@ -282,7 +275,6 @@ export class ProcessPool {
         'recycling child',
       );
       slot.state = 'draining';
-      this.options.events.unavailable(slot.index);
     }
   }
 
@@ -330,7 +322,6 @@ export class ProcessPool {
         },
         wasStarting ? 'child exited before it was ready' : 'child process died',
       );
-      this.options.events.unavailable(slot.index);
       if (running || waiting.length > 0)
         this.options.events.lost(slot.index, running, error, waiting);
     }
