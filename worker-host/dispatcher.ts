@@ -12,6 +12,8 @@
  *
  * One round trip per task, or less. When runs end, one script call stores their outcomes and
  * leases the next task to each freed token; a new claim is sent only when that finds nothing.
+ * Successful runs make that call from the child itself (direct settling, pool/protocol.ts): the
+ * dispatcher then only mirrors what the child reports (onSettled), off the task's path.
  *
  * Lease renewal and the maintenance tick (heartbeat, reap, promote) are in upkeep.ts.
  */
@@ -25,7 +27,7 @@ import { type Runnable, toRunnable } from './engine/claimed-task.js';
 import type { ClaimedTask, HostScripts } from './engine/host-scripts.js';
 import type { LaneOrder } from './engine/lane-order.js';
 import type { FinishedRun, ProcessPool, SlotTask } from './pool/pool.js';
-import type { RunError } from './pool/protocol.js';
+import type { CorruptClaim, RunError } from './pool/protocol.js';
 import { SlotTokens } from './slot-tokens.js';
 import { startUpkeep } from './upkeep.js';
 
@@ -140,6 +142,45 @@ export class Dispatcher {
       });
       return reply.next;
     });
+  }
+
+  /**
+   * A child stored successful runs itself and leased the next tasks to their tokens (they are
+   * in its line already): mark those tokens busy with their new tasks, free the others, and send
+   * leased records that do not decode to dead.
+   */
+  onSettled(
+    slot: number,
+    finished: readonly FinishedRun[],
+    stored: readonly boolean[],
+    claimed: readonly SlotTask[],
+    corrupt: readonly CorruptClaim[],
+  ): void {
+    finished.forEach(({ task }, i) => {
+      if (!stored[i]) this.warnLost(task);
+      else if (this.debug) {
+        this.log.debug(
+          { taskId: task.task.id, type: task.task.type, attempt: task.task.attempt },
+          'task succeeded',
+        );
+      }
+    });
+    const reused = new Set<string>();
+    for (const task of claimed) {
+      reused.add(task.token);
+      this.tokens.busy(task.token, task);
+      if (this.debug) {
+        this.log.debug(
+          { taskId: task.task.id, type: task.task.type, attempt: task.task.attempt, slot },
+          'task started',
+        );
+      }
+    }
+    for (const claim of corrupt) {
+      reused.add(claim.token);
+      this.adopt(claim);
+    }
+    for (const { task } of finished) if (!reused.has(task.token)) this.freeToken(task.token);
   }
 
   /** A child died: fail the run it was in, release the tasks it had not started. */

@@ -74,12 +74,24 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
     handlersModule: options.handlersModule ?? BUILTIN_HANDLERS,
     maxTasksPerChild: options.maxTasksPerChild,
     maxChildMemoryMb: options.maxChildMemoryMb,
+    settle: {
+      redisUrl: options.redisUrl,
+      queue: options.queue,
+      namespace: options.namespace,
+      hostId,
+      leaseMs: options.leaseMs,
+      weights: options.weights ?? null,
+    },
     logger: hostLog,
     events: {
       ready: () => dispatcher?.onSlotReady(),
       outcomes: (slot, finished) => {
         metrics?.finished(finished);
         dispatcher?.onOutcomes(slot, finished);
+      },
+      settled: (slot, finished, stored, claimed, corrupt) => {
+        metrics?.finished(finished);
+        dispatcher?.onSettled(slot, finished, stored, claimed, corrupt);
       },
       lost: (slot, running, error, waiting) => {
         metrics?.lost(running, error);

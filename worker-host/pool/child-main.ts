@@ -5,31 +5,102 @@
  * at a time. Each payload is validated with its type's schema first (a bad one is an
  * unrecoverable failure), the handler runs with an AbortSignal, and its result is checked
  * against the result schema and must survive JSON. See protocol.ts for the messages.
+ *
+ * With FORKLIFT_CHILD_SETTLE set, successful runs are stored in Redis by the child itself
+ * (child-settler.ts), which leases its next tasks in the same call; everything else (failures,
+ * successes it could not store) is reported to the parent.
  */
 import { pathToFileURL } from 'node:url';
 import { type HandlerSet, UnrecoverableError } from '../handler-api.js';
-import type { ChildMessage, ParentMessage, RunError, RunOutcome, RunTask } from './protocol.js';
+import { ChildSettler, settleConfigFromEnv } from './child-settler.js';
+import type {
+  ChildMessage,
+  LeasedTask,
+  ParentMessage,
+  RunError,
+  RunOutcome,
+  RunTask,
+} from './protocol.js';
 
 const send = (message: ChildMessage): void => {
   process.send?.(message);
 };
 
-/** With a long line of prefetched tasks, report after this many runs. */
+/** With a long line of prefetched tasks, report (or settle) after this many runs. */
 const FLUSH_EVERY = 4;
 
-const queue: RunTask[] = [];
+/** A successful run waiting to be stored by the child. */
+interface Success {
+  leased: LeasedTask;
+  outcome: RunOutcome & { ok: true };
+}
+
+const queue: LeasedTask[] = [];
 const controllers = new Map<string, AbortController>();
 let outbox: RunOutcome[] = [];
 let flushScheduled = false;
 let running = false;
+let current: LeasedTask | undefined;
 let handlerSet: HandlerSet | undefined;
+let settler: ChildSettler | undefined;
+let successes: Success[] = [];
+/** False while the parent wants no more leases (recycling, shutdown). */
+let claiming = true;
+/** Runs finished by this child, and leases that settles in flight may still bring. */
+let ran = 0;
+let leasesInFlight = 0;
+
+/** The run this child is in, or starts next. */
+function head(): string | null {
+  return current?.task.id ?? queue[0]?.task.id ?? null;
+}
 
 function flush(): void {
   flushScheduled = false;
   if (outbox.length === 0) return;
   const results = outbox;
   outbox = [];
-  send({ t: 'done', results, rssBytes: process.memoryUsage.rss() });
+  send({ t: 'done', results, head: head(), rssBytes: process.memoryUsage.rss() });
+}
+
+/**
+ * Stores the pending successes in Redis and leases the next task to each of their tokens
+ * (unless recycling limits or the parent say no), then tells the parent. Successes that could
+ * not be stored go to the parent, which retries.
+ */
+async function settle(direct: ChildSettler): Promise<void> {
+  const batch = successes;
+  successes = [];
+  const leaseNext = claiming && direct.mayLease(ran + queue.length + leasesInFlight + batch.length);
+  const leases = leaseNext ? batch.length : 0;
+  leasesInFlight += leases;
+  try {
+    const reply = await direct.settle(
+      batch.map(({ leased, outcome }) => ({
+        token: leased.token,
+        id: leased.task.id,
+        lease: leased.lease,
+        resultJson: JSON.stringify(outcome.result ?? null),
+      })),
+      leaseNext,
+    );
+    for (const task of reply.claimed) queue.push(task);
+    send({
+      t: 'settled',
+      ids: batch.map((s) => s.leased.task.id),
+      stored: reply.stored,
+      claimed: reply.claimed,
+      corrupt: reply.corrupt,
+      head: head(),
+      rssBytes: process.memoryUsage.rss(),
+    });
+  } catch {
+    for (const { outcome } of batch) outbox.push(outcome);
+    flush();
+  } finally {
+    leasesInFlight -= leases;
+  }
+  void drain();
 }
 
 function report(outcome: RunOutcome): void {
@@ -108,11 +179,19 @@ async function drain(): Promise<void> {
   if (running || !handlerSet) return;
   running = true;
   try {
-    for (let task = queue.shift(); task; task = queue.shift()) {
-      report(await runOne(handlerSet, task));
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      current = next;
+      const outcome = await runOne(handlerSet, next.task);
+      current = undefined;
+      ran++;
+      if (outcome.ok && settler) successes.push({ leased: next, outcome });
+      else report(outcome);
       // Answer now when nothing else is in line (no wait for the next turn of the event loop),
-      // and every few runs of a long line, so the host refills it while the rest runs.
-      if (queue.length === 0 || outbox.length >= FLUSH_EVERY) flush();
+      // and every few runs of a long line, so the line is refilled while the rest runs.
+      const lineEmpty = queue.length === 0;
+      if (settler && successes.length > 0 && (lineEmpty || successes.length >= FLUSH_EVERY))
+        void settle(settler);
+      if (outbox.length > 0 && (lineEmpty || outbox.length >= FLUSH_EVERY)) flush();
     }
   } finally {
     running = false;
@@ -125,11 +204,15 @@ function onMessage(message: ParentMessage): void {
       for (const task of message.tasks) queue.push(task);
       void drain();
       break;
+    case 'claiming':
+      claiming = message.on;
+      break;
     case 'abort':
       controllers.get(message.id)?.abort(new Error(message.reason));
       break;
     case 'stop':
       flush();
+      settler?.close();
       process.disconnect?.();
       process.exit(0);
       break;
@@ -152,6 +235,8 @@ async function start(): Promise<void> {
     throw new Error(`${modulePath} must default-export defineHandlers(registry, handlers)`);
   }
   handlerSet = mod.default;
+  const settleConfig = settleConfigFromEnv();
+  if (settleConfig) settler = await ChildSettler.open(settleConfig);
   process.on('message', onMessage);
   // The parent's death closes the IPC channel: exit rather than linger as an orphan.
   process.on('disconnect', () => process.exit(0));

@@ -6,6 +6,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ChildSettleConfig } from './protocol.js';
 
 /** The child entry point beside this module. */
 const CHILD_MAIN = fileURLToPath(
@@ -28,11 +29,17 @@ function childExecArgv(): string[] {
   }
 }
 
-/** Forks a child that will import `handlersModule`. */
-export function forkChild(handlersModule: string): ChildProcess {
+/**
+ * Forks a child that will import `handlersModule`; with `settle`, the child stores its
+ * successful runs in Redis itself (FORKLIFT_CHILD_SETTLE, see protocol.ts).
+ */
+export function forkChild(handlersModule: string, settle?: ChildSettleConfig): ChildProcess {
+  const env: NodeJS.ProcessEnv = { ...process.env, FORKLIFT_HANDLERS: handlersModule };
+  if (settle) env.FORKLIFT_CHILD_SETTLE = JSON.stringify(settle);
+  else delete env.FORKLIFT_CHILD_SETTLE;
   return fork(CHILD_MAIN, [], {
     execArgv: childExecArgv(),
-    env: { ...process.env, FORKLIFT_HANDLERS: handlersModule },
+    env,
     serialization: 'json',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

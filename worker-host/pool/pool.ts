@@ -12,20 +12,27 @@
  * FIFO queue; the child runs the head, the rest are prefetched. The head's timeout is armed when
  * it becomes the head; past it the child is killed (SIGKILL) and replaced. When a child dies,
  * the pool reports the run it was in (to be failed) and the tasks it had not started (to be
- * released); the pool itself never talks to Redis.
+ * released). The pool itself never talks to Redis; with `settle` set, its children do (they
+ * store their successes and lease their next tasks, see protocol.ts), and the pool mirrors what
+ * they report, so its view of each slot's line stays the one the host renews, times and
+ * recovers.
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
 import { forkChild } from './fork-child.js';
-import type { ChildMessage, ParentMessage, RunError, RunOutcome, RunTask } from './protocol.js';
+import type {
+  ChildMessage,
+  ChildSettleConfig,
+  CorruptClaim,
+  LeasedTask,
+  ParentMessage,
+  RunError,
+  RunOutcome,
+} from './protocol.js';
 import { RunDeadline } from './run-deadline.js';
 
 /** A task assigned to a slot, with what the host needs to finish it in Redis. */
-export interface SlotTask {
-  token: string;
-  lease: string;
-  timeoutMs: number;
-  task: RunTask;
+export interface SlotTask extends LeasedTask {
   /** When it became the head of its slot's queue (the child started it). */
   startedAt?: number;
 }
@@ -43,6 +50,18 @@ export interface PoolEvents {
   /** Runs finished (successfully or not), as the child reported them together. */
   outcomes(slot: number, finished: FinishedRun[]): void;
   /**
+   * The child stored successful runs itself (`stored[i]` false: the lease of `finished[i]` had
+   * been lost, nothing was stored) and leased `claimed` to its freed tokens (already in its
+   * line); `corrupt` were leased but do not decode.
+   */
+  settled(
+    slot: number,
+    finished: FinishedRun[],
+    stored: boolean[],
+    claimed: SlotTask[],
+    corrupt: CorruptClaim[],
+  ): void;
+  /**
    * A child died (crash, exit, timeout kill, recycle with work left): `running` is the run it
    * was in, if any, with the error to fail it with; `waiting` are the tasks it never started.
    */
@@ -59,6 +78,8 @@ export interface PoolOptions {
   maxTasksPerChild?: number;
   /** Recycle a child whose resident memory passes this many MiB. @default Infinity */
   maxChildMemoryMb?: number;
+  /** When given, children settle their successful runs in Redis themselves (protocol.ts). */
+  settle?: Omit<ChildSettleConfig, 'maxTasks' | 'maxRssBytes'>;
   logger: Logger;
   events: PoolEvents;
 }
@@ -70,7 +91,7 @@ interface Slot {
   state: SlotState;
   child: ChildProcess | undefined;
   queue: SlotTask[];
-  unsent: RunTask[];
+  unsent: LeasedTask[];
   tasksRun: number;
   rssBytes: number;
   startFailures: number;
@@ -140,7 +161,12 @@ export class ProcessPool {
     const wasIdle = slot.queue.length === 0;
     slot.queue.push(task);
     if (wasIdle) slot.deadline.start();
-    slot.unsent.push(task.task);
+    slot.unsent.push({
+      token: task.token,
+      lease: task.lease,
+      timeoutMs: task.timeoutMs,
+      task: task.task,
+    });
     if (wasIdle && slot.unsent.length === 1) {
       this.flush(slot);
     } else if (slot.unsent.length === 1) {
@@ -178,7 +204,10 @@ export class ProcessPool {
   /** Stops taking work; idle children are stopped, busy ones finish their queue first. */
   beginClose(): void {
     this.closing = true;
-    for (const slot of this.slots) if (slot.queue.length === 0) this.stopChild(slot);
+    for (const slot of this.slots) {
+      if (slot.queue.length === 0) this.stopChild(slot);
+      else this.send(slot, { t: 'claiming', on: false });
+    }
   }
 
   private flush(slot: Slot): void {
@@ -199,13 +228,23 @@ export class ProcessPool {
     slot.tasksRun = 0;
     slot.rssBytes = 0;
     slot.killReason = undefined;
-    const child = forkChild(this.options.handlersModule);
+    const child = forkChild(this.options.handlersModule, this.childSettleConfig());
     slot.child = child;
     child.on('message', (message: ChildMessage) => this.onMessage(slot, child, message));
     child.once('exit', (code, signal) => this.onExit(slot, child, code, signal));
     child.on('error', (error) =>
       this.options.logger.error({ slot: slot.index, err: error }, 'child process error'),
     );
+  }
+
+  private childSettleConfig(): ChildSettleConfig | undefined {
+    const { settle, maxTasksPerChild, maxChildMemoryMb } = this.options;
+    if (!settle) return undefined;
+    return {
+      ...settle,
+      maxTasks: maxTasksPerChild ?? null,
+      maxRssBytes: maxChildMemoryMb === undefined ? null : maxChildMemoryMb * 1024 * 1024,
+    };
   }
 
   private onMessage(slot: Slot, child: ChildProcess, message: ChildMessage): void {
@@ -226,14 +265,30 @@ export class ProcessPool {
         break;
       case 'done': {
         slot.rssBytes = message.rssBytes;
+        const headBefore = slot.queue[0];
         const finished = this.takeFinished(slot, message.results);
+        this.syncHead(slot, headBefore, message.head);
         // Decide on recycling before the outcomes go out, so no next task is leased to a child
         // that is about to be replaced.
         this.markForRecycle(slot);
         if (finished.length > 0) this.options.events.outcomes(slot.index, finished);
-        if ((slot.state === 'draining' || this.closing) && slot.queue.length === 0) {
-          this.stopChild(slot);
-        }
+        this.stopIfDone(slot);
+        break;
+      }
+      case 'settled': {
+        slot.rssBytes = message.rssBytes;
+        const headBefore = slot.queue[0];
+        const finished = this.takeFinished(
+          slot,
+          message.ids.map((id) => ({ id, ok: true, result: undefined })),
+        );
+        // The child holds these already: mirror them, do not send them.
+        const claimed: SlotTask[] = message.claimed;
+        for (const task of claimed) slot.queue.push(task);
+        this.syncHead(slot, headBefore, message.head);
+        this.markForRecycle(slot);
+        this.options.events.settled(slot.index, finished, message.stored, claimed, message.corrupt);
+        this.stopIfDone(slot);
         break;
       }
       default: {
@@ -243,10 +298,9 @@ export class ProcessPool {
     }
   }
 
-  /** Removes the reported runs from the slot's queue and starts the next head's clock. */
+  /** Removes the reported runs from the slot's queue. */
   private takeFinished(slot: Slot, results: RunOutcome[]): FinishedRun[] {
     const finished: FinishedRun[] = [];
-    const headBefore = slot.queue[0];
     for (const outcome of results) {
       const index = slot.queue.findIndex((t) => t.task.id === outcome.id);
       if (index < 0) {
@@ -260,9 +314,26 @@ export class ProcessPool {
       if (task) finished.push({ task, outcome });
       slot.tasksRun++;
     }
+    return finished;
+  }
+
+  /**
+   * Puts the run the child said it is in at the head of the slot's line (the parent's `run`
+   * messages and the child's own leases may have crossed) and starts the clock of a new head.
+   */
+  private syncHead(slot: Slot, headBefore: SlotTask | undefined, head: string | null): void {
+    if (head !== null && slot.queue[0]?.task.id !== head) {
+      const index = slot.queue.findIndex((t) => t.task.id === head);
+      if (index > 0) slot.queue.unshift(...slot.queue.splice(index, 1));
+    }
     if (slot.queue.length === 0) slot.deadline.clear();
     else if (slot.queue[0] !== headBefore) slot.deadline.start();
-    return finished;
+  }
+
+  private stopIfDone(slot: Slot): void {
+    if ((slot.state === 'draining' || this.closing) && slot.queue.length === 0) {
+      this.stopChild(slot);
+    }
   }
 
   private markForRecycle(slot: Slot): void {
@@ -275,6 +346,7 @@ export class ProcessPool {
         'recycling child',
       );
       slot.state = 'draining';
+      this.send(slot, { t: 'claiming', on: false });
     }
   }
 

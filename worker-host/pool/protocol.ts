@@ -3,10 +3,23 @@
  *
  * A child starts, imports its handlers module and says `ready` (or `init-error` and exits; such
  * a child is never given work). The parent then sends `run` messages carrying one or more
- * tasks; the child runs them one at a time, in the order received, and reports finished runs
- * in `done` messages (several per message when they finish close together), each with the
+ * leased tasks; the child runs them one at a time, in the order received, and reports finished
+ * runs in `done` messages (several per message when they finish close together), each with the
  * child's resident memory so the parent can recycle a bloated child. `abort` fires the
  * AbortSignal of a run; `stop` asks an idle child to exit.
+ *
+ * Direct settling (when the parent gave the child a `ChildSettleConfig`): the child stores its
+ * successful runs in Redis itself, with the same complete script the parent uses, leasing the
+ * next task to each freed token of its own slot in that call, and tells the parent afterwards
+ * in a `settled` message (what it stored, what it leased, what it could not decode). The parent
+ * stays the bookkeeper (leases, timeouts, crashes, shutdown) but is off the task's path: a task
+ * costs one round trip from the child to Redis. Failed runs still go to the parent in `done`,
+ * and so do successes the child could not store (Redis unreachable). `claiming` tells the child
+ * whether it may lease more (off while its slot is recycled or the host shuts down).
+ *
+ * Every `done` and `settled` names the run the child is starting next (`head`), so the parent
+ * knows which task a timeout or a crash belongs to even when its own messages and the child's
+ * leases crossed.
  *
  * Messages go over Node's IPC channel with JSON serialization (measured faster than
  * 'advanced' for these small objects).
@@ -21,6 +34,22 @@ export interface RunTask {
   attempt: number;
   maxAttempts: number;
   priority: Priority;
+}
+
+/** A task as the parent hands it to a child: with its slot token, lease id and timeout. */
+export interface LeasedTask {
+  token: string;
+  /** The record's `claims` at the lease: proves ownership to the complete script. */
+  lease: string;
+  timeoutMs: number;
+  task: RunTask;
+}
+
+/** A leased task whose record did not decode: the parent sends it to dead. */
+export interface CorruptClaim {
+  token: string;
+  id: string;
+  fields: string[];
 }
 
 /** A run's failure, as the child reports it. */
@@ -39,7 +68,8 @@ export type RunOutcome =
 
 /** Parent → child. */
 export type ParentMessage =
-  | { t: 'run'; tasks: RunTask[] }
+  | { t: 'run'; tasks: LeasedTask[] }
+  | { t: 'claiming'; on: boolean }
   | { t: 'abort'; id: string; reason: string }
   | { t: 'stop' };
 
@@ -47,4 +77,33 @@ export type ParentMessage =
 export type ChildMessage =
   | { t: 'ready'; pid: number }
   | { t: 'init-error'; message: string }
-  | { t: 'done'; results: RunOutcome[]; rssBytes: number };
+  | { t: 'done'; results: RunOutcome[]; head: string | null; rssBytes: number }
+  | {
+      t: 'settled';
+      /** The runs stored, in order, and per run whether its lease still held (else nothing stored). */
+      ids: string[];
+      stored: boolean[];
+      /** Tasks leased to this child's freed tokens, which it will run. */
+      claimed: LeasedTask[];
+      corrupt: CorruptClaim[];
+      head: string | null;
+      rssBytes: number;
+    };
+
+/**
+ * What a child needs to settle its runs in Redis itself. Passed in the FORKLIFT_CHILD_SETTLE
+ * environment variable (JSON; internal between a host and its children).
+ */
+export interface ChildSettleConfig {
+  redisUrl: string;
+  queue: string;
+  namespace: string;
+  hostId: string;
+  leaseMs: number;
+  /** Lane weights [high, normal, low], or null for strict priority. */
+  weights: [number, number, number] | null;
+  /** Lease no task that would take the child past this many runs (null: no limit). */
+  maxTasks: number | null;
+  /** Lease nothing more once resident memory passes this (null: no limit). */
+  maxRssBytes: number | null;
+}
