@@ -22,6 +22,8 @@ const HANDLERS = fileURLToPath(
   new URL(`./handlers.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url),
 );
 const TASKS = Number(process.env.BENCH_TASKS ?? 40_000);
+/** Prefetch settings to run, e.g. BENCH_PREFETCH=0,16 (default 0,4,16). */
+const PREFETCH = (process.env.BENCH_PREFETCH ?? '0,4,16').split(',').map(Number);
 
 async function commandCounts(redis: Redis): Promise<Map<string, number>> {
   const info = await redis.info('commandstats');
@@ -120,7 +122,7 @@ export default async function benchEngine(): Promise<void> {
   const server = await startThrowawayRedis();
   try {
     console.log(`engine: ${TASKS} no-op tasks, pool of 2 children, private redis-server`);
-    for (const prefetch of [0, 4, 16]) {
+    for (const prefetch of PREFETCH) {
       const r = await run(server.url, prefetch);
       const label = prefetch === 0 ? 'strict semaphore (prefetch 0)' : `prefetch ${prefetch}`;
       const us = (v: number | undefined) => (v === undefined ? '?' : v.toFixed(0));

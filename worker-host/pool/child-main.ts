@@ -36,7 +36,29 @@ interface Success {
 }
 
 const queue: LeasedTask[] = [];
-const controllers = new Map<string, AbortController>();
+/**
+ * The abort state of one run. Its AbortController is made only when the handler reads
+ * `ctx.signal` (most never do, and one per run is measurable on a hot line).
+ */
+class RunAbort {
+  private controller: AbortController | undefined;
+  private reason: Error | undefined;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: Error): void {
+    this.reason ??= reason;
+    this.controller?.abort(reason);
+  }
+}
+
+const aborts = new Map<string, RunAbort>();
 let outbox: RunOutcome[] = [];
 let flushScheduled = false;
 let running = false;
@@ -55,12 +77,20 @@ function head(): string | null {
   return current?.task.id ?? queue[0]?.task.id ?? null;
 }
 
+/**
+ * Resident memory for the parent's recycling check. Reading it costs a system call or more, so
+ * a child that settles directly and has no memory limit skips it (and reports 0).
+ */
+function residentBytes(): number {
+  return settler && !settler.watchesMemory ? 0 : process.memoryUsage.rss();
+}
+
 function flush(): void {
   flushScheduled = false;
   if (outbox.length === 0) return;
   const results = outbox;
   outbox = [];
-  send({ t: 'done', results, head: head(), rssBytes: process.memoryUsage.rss() });
+  send({ t: 'done', results, head: head(), rssBytes: residentBytes() });
 }
 
 /**
@@ -89,10 +119,11 @@ async function settle(direct: ChildSettler): Promise<void> {
       t: 'settled',
       ids: batch.map((s) => s.leased.task.id),
       stored: reply.stored,
-      claimed: reply.claimed,
+      // The parent never needs a payload: leave it out of the report.
+      claimed: reply.claimed.map((c) => ({ ...c, task: { ...c.task, payload: undefined } })),
       corrupt: reply.corrupt,
       head: head(),
-      rssBytes: process.memoryUsage.rss(),
+      rssBytes: residentBytes(),
     });
   } catch {
     for (const { outcome } of batch) outbox.push(outcome);
@@ -145,8 +176,8 @@ async function runOne(set: HandlerSet, task: RunTask): Promise<RunOutcome> {
       error: toRunError(new Error(`invalid payload: ${detail}`), true),
     };
   }
-  const controller = new AbortController();
-  controllers.set(task.id, controller);
+  const abort = new RunAbort();
+  aborts.set(task.id, abort);
   try {
     const value = await handler(payload.data, {
       id: task.id,
@@ -154,7 +185,9 @@ async function runOne(set: HandlerSet, task: RunTask): Promise<RunOutcome> {
       attempt: task.attempt,
       maxAttempts: task.maxAttempts,
       priority: task.priority,
-      signal: controller.signal,
+      get signal() {
+        return abort.signal;
+      },
     });
     const checked = definition.result.safeParse(value);
     if (!checked.success) {
@@ -171,7 +204,7 @@ async function runOne(set: HandlerSet, task: RunTask): Promise<RunOutcome> {
   } catch (error) {
     return { id: task.id, ok: false, error: toRunError(error) };
   } finally {
-    controllers.delete(task.id);
+    aborts.delete(task.id);
   }
 }
 
@@ -208,7 +241,7 @@ function onMessage(message: ParentMessage): void {
       claiming = message.on;
       break;
     case 'abort':
-      controllers.get(message.id)?.abort(new Error(message.reason));
+      aborts.get(message.id)?.abort(new Error(message.reason));
       break;
     case 'stop':
       flush();

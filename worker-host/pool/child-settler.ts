@@ -58,6 +58,11 @@ export class ChildSettler {
     return settler;
   }
 
+  /** True when the child has a memory limit (so it measures its resident memory). */
+  get watchesMemory(): boolean {
+    return this.config.maxRssBytes !== null;
+  }
+
   /**
    * True when the child may lease more, given the number of runs it would then have run or hold
    * at most (its recycling limits: max tasks, max memory).

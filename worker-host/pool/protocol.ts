@@ -5,7 +5,8 @@
  * a child is never given work). The parent then sends `run` messages carrying one or more
  * leased tasks; the child runs them one at a time, in the order received, and reports finished
  * runs in `done` messages (several per message when they finish close together), each with the
- * child's resident memory so the parent can recycle a bloated child. `abort` fires the
+ * child's resident memory so the parent can recycle a bloated child (0 when the child does not
+ * measure it: a directly settling child without a memory limit). `abort` fires the
  * AbortSignal of a run; `stop` asks an idle child to exit.
  *
  * Direct settling (when the parent gave the child a `ChildSettleConfig`): the child stores its
@@ -83,7 +84,7 @@ export type ChildMessage =
       /** The runs stored, in order, and per run whether its lease still held (else nothing stored). */
       ids: string[];
       stored: boolean[];
-      /** Tasks leased to this child's freed tokens, which it will run. */
+      /** Tasks leased to this child's freed tokens, which it will run (payloads left out). */
       claimed: LeasedTask[];
       corrupt: CorruptClaim[];
       head: string | null;
