@@ -19,7 +19,8 @@ export const completeScript = defineScript({
 complete: store the results of active tasks, and lease the next task to each freed slot.
 ${COMMON_HEADER}
 ARGV[2]: host id
-ARGV[3]: '1' to promote due delayed tasks and lease the next task to each token, '0' to free them
+ARGV[3]: '1' to promote due delayed tasks and lease the next task to each token; '2' to lease
+  without promoting (a busy host promotes now and then, not on every call); '0' to free them
 ARGV[4]: lease ms        ARGV[5]: lane order (see claim)
 ARGV[6..]: k groups of: slot token, task id, lease (the record's 'claims' when claimed), result JSON
 Returns: { k statuses, then 3 entries per leased task: token, id, fields (as claim returns them) }
@@ -27,7 +28,7 @@ Returns: { k statuses, then 3 entries per leased task: token, id, fields (as cla
   Tokens that got no next task go back on the host's token list.`,
   includes: [LUA_BASE, LUA_DEAD, LUA_PROMOTE, LUA_TOKENS, LUA_CLAIM, LUA_OWNED],
   body: `
-local host, want_next, lease_ms, order = ARGV[2], ARGV[3] == '1', tonumber(ARGV[4]), ARGV[5]
+local host, want_next, lease_ms, order = ARGV[2], ARGV[3] ~= '0', tonumber(ARGV[4]), ARGV[5]
 local now = now_ms()
 local out = {}
 local k = math.floor((#ARGV - 5) / 4)
@@ -50,7 +51,7 @@ local stored = 0
 for g = 1, k do stored = stored + out[g] end
 if stored > 0 then redis.call('HINCRBY', K_STATS, 'succeeded', stored) end
 
-if want_next then promote_due(now, 100) end
+if ARGV[3] == '1' then promote_due(now, 100) end
 local more = want_next
 for g = 0, k - 1 do
   local token = ARGV[6 + g * 4]

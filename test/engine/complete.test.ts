@@ -87,6 +87,34 @@ describe('complete script', () => {
     expect(await q.zset(q.keys.delayed)).toEqual({});
   });
 
+  it("with '2' leases the next task without promoting due delayed tasks", async () => {
+    const q = suite.queue();
+    await q.registerHost('h', ['a']);
+    await q.enqueue(
+      { id: 'now' },
+      { id: 'queued' },
+      { id: 'later', priority: 'high', delayMs: 30 },
+    );
+    const [claimed] = (await q.claim('h', ['a'])).tasks;
+    expect(claimed?.id).toBe('now');
+    await new Promise((r) => setTimeout(r, 60));
+    const lease = claimed?.fields.claims ?? '';
+    const reply = await q.runArray(completeScript, 'h', '2', 30_000, 'hnl', 'a', 'now', lease, '1');
+    expect(claimedFrom(reply, 1).map((t) => t.id)).toEqual(['queued']);
+    expect(Object.keys(await q.zset(q.keys.delayed))).toEqual(['later']);
+  });
+
+  it('leases from the first lane in order that has work, skipping empty ones', async () => {
+    const q = suite.queue();
+    await q.registerHost('h', ['a']);
+    await q.enqueue({ id: 'first' }, { id: 'low', priority: 'low' });
+    const [claimed] = (await q.claim('h', ['a'])).tasks;
+    const lease = claimed?.fields.claims ?? '';
+    // 'hnl': high and normal are empty now, so the low task comes next.
+    const reply = await q.runArray(completeScript, 'h', 1, 30_000, 'hnl', 'a', 'first', lease, '1');
+    expect(claimedFrom(reply, 1).map((t) => t.id)).toEqual(['low']);
+  });
+
   it('completes several runs in one call and leases as many next tasks as there are', async () => {
     const q = suite.queue();
     await q.registerHost('h', ['a', 'b', 'c']);

@@ -117,15 +117,16 @@ export class HostScripts {
 
   /**
    * Stores the results of several runs in one call; with `next`, leases the next task to each
-   * freed token (as many as there is work for).
+   * freed token (as many as there is work for), promoting due delayed tasks first unless
+   * `next.promote` is false.
    */
   async complete(
     runs: readonly { token: string; id: string; lease: string; resultJson: string }[],
-    next: { leaseMs: number; order: string } | undefined,
+    next: { leaseMs: number; order: string; promote?: boolean } | undefined,
   ): Promise<CompleteReply> {
     const args: (string | number)[] = [
       this.hostId,
-      next ? '1' : '0',
+      next ? (next.promote === false ? '2' : '1') : '0',
       next?.leaseMs ?? 0,
       next?.order ?? 'hnl',
     ];

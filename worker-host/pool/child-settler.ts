@@ -12,6 +12,12 @@ import { type LaneOrder, strictLaneOrder, weightedLaneOrder } from '../engine/la
 import { connectRedis } from '../redis/connect.js';
 import type { ChildSettleConfig, CorruptClaim, LeasedTask } from './protocol.js';
 
+/**
+ * A busy child promotes due delayed tasks with at most one of its calls in this many ms (the
+ * host's upkeep tick promotes too): a check per run would cost Redis a call per task.
+ */
+const PROMOTE_EVERY_MS = 100;
+
 /** A successful run to store. */
 export interface SettleRun {
   token: string;
@@ -40,6 +46,7 @@ export class ChildSettler {
   private readonly redis: Redis;
   private readonly scripts: HostScripts;
   private readonly order: LaneOrder;
+  private promotedAt = 0;
 
   private constructor(private readonly config: ChildSettleConfig) {
     this.redis = connectRedis(config.redisUrl, { name: `forklift:${config.hostId}:child` });
@@ -78,9 +85,15 @@ export class ChildSettler {
    * that do not decode come back in `corrupt` (the parent sends them to dead).
    */
   async settle(runs: readonly SettleRun[], leaseNext: boolean): Promise<SettleReply> {
+    let promote = false;
+    if (leaseNext) {
+      const now = Date.now();
+      promote = now - this.promotedAt >= PROMOTE_EVERY_MS;
+      if (promote) this.promotedAt = now;
+    }
     const reply = await this.scripts.complete(
       runs,
-      leaseNext ? { leaseMs: this.config.leaseMs, order: this.order.next() } : undefined,
+      leaseNext ? { leaseMs: this.config.leaseMs, order: this.order.next(), promote } : undefined,
     );
     const claimed: LeasedTask[] = [];
     const corrupt: CorruptClaim[] = [];
