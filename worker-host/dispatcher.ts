@@ -26,8 +26,8 @@ import { ClaimLoop } from './claim-loop.js';
 import { type Runnable, toRunnable } from './engine/claimed-task.js';
 import type { ClaimedTask, HostScripts } from './engine/host-scripts.js';
 import type { LaneOrder } from './engine/lane-order.js';
-import type { FinishedRun, ProcessPool, SlotTask } from './pool/pool.js';
-import type { CorruptClaim, RunError } from './pool/protocol.js';
+import type { FinishedRun, ProcessPool, SettledReport, SlotTask } from './pool/pool.js';
+import type { RunError } from './pool/protocol.js';
 import { SlotTokens } from './slot-tokens.js';
 import { startUpkeep } from './upkeep.js';
 
@@ -96,6 +96,7 @@ export class Dispatcher {
       tickMs: this.timing.tickMs,
       log: this.log,
       track: (promise) => void this.track(promise),
+      beforeRenew: () => this.pool.refreshHeads(),
     });
   }
 
@@ -149,13 +150,7 @@ export class Dispatcher {
    * in its line already): mark those tokens busy with their new tasks, free the others, and send
    * leased records that do not decode to dead.
    */
-  onSettled(
-    slot: number,
-    finished: readonly FinishedRun[],
-    stored: readonly boolean[],
-    claimed: readonly SlotTask[],
-    corrupt: readonly CorruptClaim[],
-  ): void {
+  onSettled(slot: number, { finished, stored, claimed, corrupt, tokens }: SettledReport): void {
     finished.forEach(({ task }, i) => {
       if (!stored[i]) this.warnLost(task);
       else if (this.debug) {
@@ -165,10 +160,11 @@ export class Dispatcher {
         );
       }
     });
-    const reused = new Set<string>();
+    for (const [token, holder] of tokens) {
+      if (holder) this.tokens.busy(token, holder);
+      else this.freeToken(token);
+    }
     for (const task of claimed) {
-      reused.add(task.token);
-      this.tokens.busy(task.token, task);
       if (this.debug) {
         this.log.debug(
           { taskId: task.task.id, type: task.task.type, attempt: task.task.attempt, slot },
@@ -176,11 +172,12 @@ export class Dispatcher {
         );
       }
     }
-    for (const claim of corrupt) {
-      reused.add(claim.token);
-      this.adopt(claim);
-    }
-    for (const { task } of finished) if (!reused.has(task.token)) this.freeToken(task.token);
+    for (const claim of corrupt) this.adopt(claim);
+  }
+
+  /** The pool learnt of a run from a child's scoreboard: its token is busy with it. */
+  onDiscovered(task: SlotTask): void {
+    this.tokens.busy(task.token, task);
   }
 
   /** A child died: fail the run it was in, release the tasks it had not started. */

@@ -89,9 +89,10 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
         metrics?.finished(finished);
         dispatcher?.onOutcomes(slot, finished);
       },
-      settled: (slot, finished, stored, claimed, corrupt) => {
-        metrics?.finished(finished);
-        dispatcher?.onSettled(slot, finished, stored, claimed, corrupt);
+      discovered: (_slot, task) => dispatcher?.onDiscovered(task),
+      settled: (slot, report) => {
+        metrics?.finished(report.finished);
+        dispatcher?.onSettled(slot, report);
       },
       lost: (slot, running, error, waiting) => {
         metrics?.lost(running, error);

@@ -73,25 +73,23 @@ export class HostMetrics {
     });
   }
 
-  /** Counts runs a child reported. */
+  /** Counts runs a child reported, with the wall times it measured. */
   finished(runs: readonly FinishedRun[]): void {
-    const now = Date.now();
     for (const { task, outcome } of runs)
-      this.observe(task, outcome.ok ? 'succeeded' : 'failed', now);
+      this.observe(task, outcome.ok ? 'succeeded' : 'failed', outcome.ms);
   }
 
-  /** Counts the run a dead child was in. */
+  /** Counts the run a dead child was in (timed from when the host saw it start). */
   lost(running: SlotTask | undefined, error: RunError): void {
-    if (running)
-      this.observe(running, error.name === 'TimeoutError' ? 'timeout' : 'crashed', Date.now());
+    if (!running) return;
+    const ms = running.startedAt === undefined ? undefined : Date.now() - running.startedAt;
+    this.observe(running, error.name === 'TimeoutError' ? 'timeout' : 'crashed', ms);
   }
 
-  private observe(task: SlotTask, outcome: string, now: number): void {
+  private observe(task: SlotTask, outcome: string, ms: number | undefined): void {
     const type = task.task.type;
     this.runs.inc({ queue: this.queue, type, outcome });
-    if (task.startedAt !== undefined) {
-      this.durations.observe({ queue: this.queue, type }, (now - task.startedAt) / 1000);
-    }
+    if (ms !== undefined) this.durations.observe({ queue: this.queue, type }, ms / 1000);
   }
 
   /** Serves `GET /metrics` on `port` (0: any free port) and `host`. */

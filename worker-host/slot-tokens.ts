@@ -68,11 +68,15 @@ export class SlotTokens {
     return free;
   }
 
-  /** (task id, lease) of every busy token: the leases to renew. */
-  busyLeases(): [id: string, lease: string][] {
+  /**
+   * (task id, lease) of every busy token: the leases to renew; with `confirmedOnly`, without
+   * tasks learnt from a scoreboard and not yet reported.
+   */
+  busyLeases({ confirmedOnly = false } = {}): [id: string, lease: string][] {
     const leases: [string, string][] = [];
     for (const entry of this.entries.values()) {
-      if (entry.state === 'busy') leases.push([entry.task.task.id, entry.task.lease]);
+      if (entry.state === 'busy' && !(confirmedOnly && entry.task.unconfirmed))
+        leases.push([entry.task.task.id, entry.task.lease]);
     }
     return leases;
   }

@@ -19,6 +19,8 @@ export interface UpkeepOptions {
   log: Logger;
   /** Keeps track of a call in flight (so shutdown can wait for it). */
   track: (promise: Promise<unknown>) => void;
+  /** Brings the token table up to date before a renewal (runs children did not report yet). */
+  beforeRenew?: () => void;
 }
 
 /** Starts the timers and runs a first tick at once; returns a function that stops them. */
@@ -26,14 +28,16 @@ export function startUpkeep(options: UpkeepOptions): () => void {
   const { scripts, tokens, log } = options;
 
   async function renewLeases(): Promise<void> {
+    options.beforeRenew?.();
     const leases = tokens.busyLeases();
     if (leases.length === 0) return;
     try {
       const lost = new Set(await scripts.renew(leases, options.leaseMs));
       if (lost.size === 0) return;
       // A run that ended while the renewal was in flight is not a lost lease.
+      // Nor is one learnt from a scoreboard that had just finished (unconfirmed).
       const stillHeld = tokens
-        .busyLeases()
+        .busyLeases({ confirmedOnly: true })
         .filter(([id, lease]) => lost.has(id) && leases.some(([i, l]) => i === id && l === lease));
       if (stillHeld.length > 0) {
         log.warn(

@@ -1,9 +1,11 @@
 /**
  * Prometheus metrics: a host started with `metricsPort` serves GET /metrics with its runs by
  * type and outcome, their durations, the queue's tasks by state (read from Redis) and its live
- * children.
+ * children. Children report the runs they settle themselves a few ms late, so the counts are
+ * awaited rather than read once.
  */
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../support/redis.js';
 import { workerSuite } from './harness.js';
 
 const suite = workerSuite('metrics');
@@ -25,9 +27,13 @@ describe('metrics', () => {
     await suite.waitForAll(ids);
     await suite.enqueue([{ type: 'sleep', payload: { ms: 1 }, delaySeconds: 60 }]);
 
-    const text = await scrape(host.metricsPort);
-    expect(text).toMatch(
-      /forklift_runs_total\{queue="default",type="sleep",outcome="succeeded"\} 2/,
+    const succeeded = /forklift_runs_total\{queue="default",type="sleep",outcome="succeeded"\} 2/;
+    const text = await waitFor(
+      async () => {
+        const page = await scrape(host.metricsPort);
+        return succeeded.test(page) ? page : undefined;
+      },
+      { what: 'the two successes in the metrics' },
     );
     expect(text).toMatch(/forklift_runs_total\{queue="default",type="throw",outcome="failed"\} 1/);
     expect(text).toMatch(/forklift_run_duration_seconds_count\{queue="default",type="sleep"\} 2/);

@@ -6,7 +6,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { ChildSettleConfig } from './protocol.js';
 
 /** The child entry point beside this module. */
 const CHILD_MAIN = fileURLToPath(
@@ -30,16 +29,19 @@ function childExecArgv(): string[] {
 }
 
 /**
- * Forks a child that will import `handlersModule`; with `settle`, the child stores its
- * successful runs in Redis itself (FORKLIFT_CHILD_SETTLE, see protocol.ts).
+ * Forks a child that will import `handlersModule`. `childEnv` adds the child's own settings
+ * (FORKLIFT_CHILD_SETTLE, FORKLIFT_CHILD_SCOREBOARD: see protocol.ts and scoreboard.ts).
  */
-export function forkChild(handlersModule: string, settle?: ChildSettleConfig): ChildProcess {
+export function forkChild(
+  handlersModule: string,
+  childEnv: Record<string, string> = {},
+): ChildProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, FORKLIFT_HANDLERS: handlersModule };
-  if (settle) env.FORKLIFT_CHILD_SETTLE = JSON.stringify(settle);
-  else delete env.FORKLIFT_CHILD_SETTLE;
+  delete env.FORKLIFT_CHILD_SETTLE;
+  delete env.FORKLIFT_CHILD_SCOREBOARD;
   return fork(CHILD_MAIN, [], {
     execArgv: childExecArgv(),
-    env,
+    env: { ...env, ...childEnv },
     serialization: 'json',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

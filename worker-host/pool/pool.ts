@@ -15,9 +15,14 @@
  * released). The pool itself never talks to Redis; with `settle` set, its children do (they
  * store their successes and lease their next tasks, see protocol.ts), and the pool mirrors what
  * they report, so its view of each slot's line stays the one the host renews, times and
- * recovers.
+ * recovers. Those reports are lazy (a few ms behind); before it acts on a child (a deadline, a
+ * death, a renewal, shutdown) the pool reads the child's scoreboard (scoreboard.ts) to learn
+ * the run it is really in, and while children are busy it looks every WATCH_MS at those that
+ * went quiet, so a run they leased themselves and hang in still meets its own timeout.
  */
 import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { forkChild } from './fork-child.js';
 import type {
@@ -30,11 +35,14 @@ import type {
   RunOutcome,
 } from './protocol.js';
 import { RunDeadline } from './run-deadline.js';
+import { makeScoreboardDir, readScoreboard, removeScoreboardDir } from './scoreboard.js';
 
 /** A task assigned to a slot, with what the host needs to finish it in Redis. */
 export interface SlotTask extends LeasedTask {
   /** When it became the head of its slot's queue (the child started it). */
   startedAt?: number;
+  /** Learnt from the scoreboard, not yet from a report: it may have finished already. */
+  unconfirmed?: boolean;
 }
 
 /** A finished run and how it ended. */
@@ -43,24 +51,32 @@ export interface FinishedRun {
   outcome: RunOutcome;
 }
 
+/** What a child reported of the runs it settled itself. */
+export interface SettledReport {
+  /** The runs stored; `stored[i]` false: the lease of `finished[i]` had been lost. */
+  finished: FinishedRun[];
+  stored: boolean[];
+  /** Tasks the child leased to its tokens (already in its line). */
+  claimed: SlotTask[];
+  /** Tasks the child leased that do not decode (not run; to be sent to dead). */
+  corrupt: CorruptClaim[];
+  /** Each token the report touched: the task holding it now, or undefined when it is free. */
+  tokens: Map<string, SlotTask | undefined>;
+}
+
 /** What the pool tells its owner. */
 export interface PoolEvents {
   /** A slot has a ready child and takes work. */
   ready(slot: number): void;
   /** Runs finished (successfully or not), as the child reported them together. */
   outcomes(slot: number, finished: FinishedRun[]): void;
+  /** The child stored successful runs itself and leased tasks to its tokens (SettledReport). */
+  settled(slot: number, report: SettledReport): void;
   /**
-   * The child stored successful runs itself (`stored[i]` false: the lease of `finished[i]` had
-   * been lost, nothing was stored) and leased `claimed` to its freed tokens (already in its
-   * line); `corrupt` were leased but do not decode.
+   * The scoreboard showed a slot running a task its child had not reported yet (it leased the
+   * task itself): the task is now at the head of the slot's line, marked `unconfirmed`.
    */
-  settled(
-    slot: number,
-    finished: FinishedRun[],
-    stored: boolean[],
-    claimed: SlotTask[],
-    corrupt: CorruptClaim[],
-  ): void;
+  discovered(slot: number, task: SlotTask): void;
   /**
    * A child died (crash, exit, timeout kill, recycle with work left): `running` is the run it
    * was in, if any, with the error to fail it with; `waiting` are the tasks it never started.
@@ -86,6 +102,9 @@ export interface PoolOptions {
 
 type SlotState = 'starting' | 'ready' | 'draining' | 'stopped';
 
+/** How often the pool looks at the scoreboards of busy children that have not reported. */
+const WATCH_MS = 50;
+
 interface Slot {
   index: number;
   state: SlotState;
@@ -96,6 +115,13 @@ interface Slot {
   rssBytes: number;
   startFailures: number;
   deadline: RunDeadline;
+  /** The current child's scoreboard file, when children settle directly. */
+  scoreboard: string | undefined;
+  /** Children started in this slot (names scoreboard files). */
+  generation: number;
+  /** The scoreboard sequence number of the child's latest report, and when it came. */
+  reportedSeq: number;
+  reportedAt: number;
   /** Why the pool killed this child, if it did. */
   killReason: RunError | undefined;
 }
@@ -106,6 +132,8 @@ export class ProcessPool {
   private closing = false;
   private readonly maxTasks: number;
   private readonly maxRssBytes: number;
+  private scoreboardDir: string | undefined;
+  private watch: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: PoolOptions) {
     this.maxTasks = options.maxTasksPerChild ?? Number.POSITIVE_INFINITY;
@@ -125,6 +153,10 @@ export class ProcessPool {
           (task) => this.onOverdue(slot, task),
         ),
         killReason: undefined,
+        scoreboard: undefined,
+        generation: 0,
+        reportedSeq: 0,
+        reportedAt: 0,
       };
       return slot;
     });
@@ -132,6 +164,7 @@ export class ProcessPool {
 
   /** Starts every child. */
   start(): void {
+    if (this.options.settle) this.scoreboardDir = makeScoreboardDir();
     for (const slot of this.slots) this.spawn(slot);
   }
 
@@ -160,7 +193,11 @@ export class ProcessPool {
     if (!slot?.child) throw new Error(`slot ${slotIndex} has no child`);
     const wasIdle = slot.queue.length === 0;
     slot.queue.push(task);
-    if (wasIdle) slot.deadline.start();
+    if (wasIdle) {
+      slot.deadline.start();
+      slot.reportedAt = Date.now();
+      this.startWatch();
+    }
     slot.unsent.push({
       token: task.token,
       lease: task.lease,
@@ -177,6 +214,7 @@ export class ProcessPool {
   /** Fires the AbortSignal of every running task. */
   abortRunning(reason: string): void {
     for (const slot of this.slots) {
+      this.refreshHead(slot);
       const head = slot.queue[0];
       if (head && slot.child?.connected) this.send(slot, { t: 'abort', id: head.task.id, reason });
     }
@@ -190,15 +228,85 @@ export class ProcessPool {
     this.closing = true;
     const held: SlotTask[] = [];
     for (const slot of this.slots) {
+      slot.child?.removeAllListeners('exit');
+      slot.child?.kill('SIGKILL');
+      // Read after the kill: the scoreboard cannot change any more.
+      this.refreshHead(slot);
       held.push(...slot.queue);
       slot.queue = [];
       slot.unsent = [];
       slot.deadline.clear();
       slot.state = 'stopped';
-      slot.child?.removeAllListeners('exit');
-      slot.child?.kill('SIGKILL');
     }
+    if (this.scoreboardDir) removeScoreboardDir(this.scoreboardDir);
+    this.scoreboardDir = undefined;
+    this.stopWatch();
     return held;
+  }
+
+  /** Starts the scoreboard watch (children settle directly and one is busy). */
+  private startWatch(): void {
+    if (this.watch || !this.scoreboardDir) return;
+    this.watch = setInterval(() => this.watchTick(), WATCH_MS);
+    this.watch.unref();
+  }
+
+  private stopWatch(): void {
+    if (this.watch) clearInterval(this.watch);
+    this.watch = undefined;
+  }
+
+  /** Looks at the scoreboards of busy children that went quiet; stops when none is busy. */
+  private watchTick(): void {
+    let busy = false;
+    const quietSince = Date.now() - WATCH_MS;
+    for (const slot of this.slots) {
+      if (slot.queue.length === 0) continue;
+      busy = true;
+      if (slot.reportedAt < quietSince) this.refreshHead(slot);
+    }
+    if (!busy) this.stopWatch();
+  }
+
+  /**
+   * Brings every busy slot's head up to date from its scoreboard (before a lease renewal, so a
+   * run the child has not reported yet is renewed too).
+   */
+  refreshHeads(): void {
+    for (const slot of this.slots) if (slot.queue.length > 0) this.refreshHead(slot);
+  }
+
+  /**
+   * Reads the slot's scoreboard and puts the run the child is really in at the head of its line:
+   * a known task is moved there (with the start time the child wrote), an unknown one (leased
+   * by the child, not reported yet) is added there and announced as `discovered`.
+   */
+  private refreshHead(slot: Slot): void {
+    if (!slot.scoreboard) return;
+    const entry = readScoreboard(slot.scoreboard);
+    // Not newer than the last report: nothing the pool does not know.
+    if (!entry?.task || entry.seq <= slot.reportedSeq) return;
+    const { task } = entry;
+    const index = slot.queue.findIndex((t) => t.task.id === task.task.id);
+    if (index === 0) {
+      // The child's own start time: the pool's is when it heard, a few ms later.
+      (slot.queue[0] as SlotTask).startedAt = entry.startedAt;
+      return;
+    }
+    const headBefore = slot.queue[0];
+    let head: SlotTask;
+    if (index > 0) {
+      [head] = slot.queue.splice(index, 1) as [SlotTask];
+    } else {
+      head = { ...task, unconfirmed: true };
+      this.options.events.discovered(slot.index, head);
+    }
+    head.startedAt = entry.startedAt;
+    slot.queue.unshift(head);
+    if (headBefore !== head) {
+      slot.deadline.clear();
+      slot.deadline.rearm();
+    }
   }
 
   /** Stops taking work; idle children are stopped, busy ones finish their queue first. */
@@ -228,7 +336,16 @@ export class ProcessPool {
     slot.tasksRun = 0;
     slot.rssBytes = 0;
     slot.killReason = undefined;
-    const child = forkChild(this.options.handlersModule, this.childSettleConfig());
+    slot.generation++;
+    slot.reportedSeq = 0;
+    const childEnv: Record<string, string> = {};
+    const settle = this.childSettleConfig();
+    if (settle && this.scoreboardDir) {
+      slot.scoreboard = join(this.scoreboardDir, `slot-${slot.index}-${slot.generation}`);
+      childEnv.FORKLIFT_CHILD_SETTLE = JSON.stringify(settle);
+      childEnv.FORKLIFT_CHILD_SCOREBOARD = slot.scoreboard;
+    }
+    const child = forkChild(this.options.handlersModule, childEnv);
     slot.child = child;
     child.on('message', (message: ChildMessage) => this.onMessage(slot, child, message));
     child.once('exit', (code, signal) => this.onExit(slot, child, code, signal));
@@ -265,6 +382,8 @@ export class ProcessPool {
         break;
       case 'done': {
         slot.rssBytes = message.rssBytes;
+        slot.reportedSeq = Math.max(slot.reportedSeq, message.seq);
+        slot.reportedAt = Date.now();
         const headBefore = slot.queue[0];
         const finished = this.takeFinished(slot, message.results);
         this.syncHead(slot, headBefore, message.head);
@@ -277,17 +396,45 @@ export class ProcessPool {
       }
       case 'settled': {
         slot.rssBytes = message.rssBytes;
+        slot.reportedSeq = Math.max(slot.reportedSeq, message.seq);
+        slot.reportedAt = Date.now();
         const headBefore = slot.queue[0];
+        // The child holds these already: mirror them, do not send them (a task learnt from the
+        // scoreboard is there already, now confirmed). Leases first: a lazy report may both
+        // lease a task and finish it.
+        const claimed: SlotTask[] = [];
+        for (const task of message.claimed) {
+          const known = slot.queue.find((t) => t.task.id === task.task.id);
+          if (known) {
+            known.unconfirmed = false;
+            claimed.push(known);
+          } else {
+            slot.queue.push(task);
+            claimed.push(task);
+          }
+        }
         const finished = this.takeFinished(
           slot,
-          message.ids.map((id) => ({ id, ok: true, result: undefined })),
+          message.ids.map((id, i) => ({ id, ms: message.ms[i] ?? 0, ok: true, result: undefined })),
         );
-        // The child holds these already: mirror them, do not send them.
-        const claimed: SlotTask[] = message.claimed;
-        for (const task of claimed) slot.queue.push(task);
+        // Where each token the report touched stands now: held by a task still in the line, or
+        // free.
+        const tokens = new Map<string, SlotTask | undefined>();
+        for (const { token } of [...claimed, ...finished.map((f) => f.task)]) {
+          tokens.set(
+            token,
+            slot.queue.find((t) => t.token === token),
+          );
+        }
         this.syncHead(slot, headBefore, message.head);
         this.markForRecycle(slot);
-        this.options.events.settled(slot.index, finished, message.stored, claimed, message.corrupt);
+        this.options.events.settled(slot.index, {
+          finished,
+          stored: message.stored,
+          claimed,
+          corrupt: message.corrupt,
+          tokens,
+        });
         this.stopIfDone(slot);
         break;
       }
@@ -370,7 +517,10 @@ export class ProcessPool {
     signal: NodeJS.Signals | null,
   ): void {
     if (slot.child !== child) return;
+    this.refreshHead(slot);
     slot.deadline.clear();
+    if (slot.scoreboard) rmSync(slot.scoreboard, { force: true });
+    slot.scoreboard = undefined;
     const wasStarting = slot.state === 'starting';
     const expected = slot.state === 'stopped' && slot.queue.length === 0;
     if (!expected) {
@@ -405,6 +555,9 @@ export class ProcessPool {
   }
 
   private onOverdue(slot: Slot, task: SlotTask): void {
+    // The child may have moved on to a run it has not reported yet: that run has its own clock.
+    this.refreshHead(slot);
+    if (slot.queue[0] !== task) return;
     this.options.logger.warn(
       { slot: slot.index, taskId: task.task.id, timeoutMs: task.timeoutMs },
       'task timed out; killing its child',

@@ -62,10 +62,10 @@ export interface RunError {
   unrecoverable: boolean;
 }
 
-/** The outcome of one run. */
+/** The outcome of one run; `ms` is its wall time in the child. */
 export type RunOutcome =
-  | { id: string; ok: true; result: unknown }
-  | { id: string; ok: false; error: RunError };
+  | { id: string; ms: number; ok: true; result: unknown }
+  | { id: string; ms: number; ok: false; error: RunError };
 
 /** Parent → child. */
 export type ParentMessage =
@@ -78,16 +78,26 @@ export type ParentMessage =
 export type ChildMessage =
   | { t: 'ready'; pid: number }
   | { t: 'init-error'; message: string }
-  | { t: 'done'; results: RunOutcome[]; head: string | null; rssBytes: number }
+  | {
+      t: 'done';
+      results: RunOutcome[];
+      head: string | null;
+      /** The child's last scoreboard write (0 without a scoreboard). */
+      seq: number;
+      rssBytes: number;
+    }
   | {
       t: 'settled';
       /** The runs stored, in order, and per run whether its lease still held (else nothing stored). */
       ids: string[];
       stored: boolean[];
+      /** Per run, its wall time in ms. */
+      ms: number[];
       /** Tasks leased to this child's freed tokens, which it will run (payloads left out). */
       claimed: LeasedTask[];
       corrupt: CorruptClaim[];
       head: string | null;
+      seq: number;
       rssBytes: number;
     };
 

@@ -26,6 +26,11 @@ export class RunDeadline {
     this.arm();
   }
 
+  /** Arms the clock for the head run's own start time (set by whoever changed the head). */
+  rearm(): void {
+    this.arm();
+  }
+
   /** No run is left: stop the clock. */
   clear(): void {
     if (this.timer) clearTimeout(this.timer);

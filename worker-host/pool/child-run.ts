@@ -1,0 +1,108 @@
+/**
+ * Running one task in a child: look up its handler, validate the payload with the type's schema
+ * (a bad one is an unrecoverable failure), call the handler with its context, and check the
+ * result against the result schema.
+ */
+import { type HandlerSet, UnrecoverableError } from '../handler-api.js';
+import type { RunError, RunOutcome, RunTask } from './protocol.js';
+
+/**
+ * The abort state of one run. Its AbortController is made only when the handler reads
+ * `ctx.signal` (most never do, and one per run is measurable on a hot line).
+ */
+class RunAbort {
+  private controller: AbortController | undefined;
+  private reason: Error | undefined;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: Error): void {
+    this.reason ??= reason;
+    this.controller?.abort(reason);
+  }
+}
+
+const aborts = new Map<string, RunAbort>();
+
+/** Fires the AbortSignal of run `id`, if it is running. */
+export function abortRun(id: string, reason: string): void {
+  aborts.get(id)?.abort(new Error(reason));
+}
+
+/** A thrown value as the parent gets it. */
+export function toRunError(error: unknown, unrecoverable = false): RunError {
+  if (error instanceof Error) {
+    return {
+      name: error.name,
+      message: error.message || error.name,
+      ...(error.stack === undefined ? {} : { stack: error.stack }),
+      unrecoverable:
+        unrecoverable || error instanceof UnrecoverableError || error.name === 'UnrecoverableError',
+    };
+  }
+  return { name: 'Error', message: `non-Error thrown: ${String(error)}`, unrecoverable };
+}
+
+function failure(id: string, message: string): Outcome {
+  return { id, ok: false, error: toRunError(new Error(message), true) };
+}
+
+function describeIssues(
+  root: string,
+  issues: readonly { path: readonly PropertyKey[]; message: string }[],
+): string {
+  return issues.map((i) => `${[root, ...i.path.map(String)].join('.')}: ${i.message}`).join('; ');
+}
+
+/** An outcome before it is timed (Omit over each member of the union). */
+type Untimed<T> = T extends unknown ? Omit<T, 'ms'> : never;
+type Outcome = Untimed<RunOutcome>;
+
+/** Runs `task` with the handlers of `set` and times it; never throws. */
+export async function runTask(set: HandlerSet, task: RunTask): Promise<RunOutcome> {
+  const started = performance.now();
+  const outcome = await run(set, task);
+  return { ...outcome, ms: performance.now() - started };
+}
+
+async function run(set: HandlerSet, task: RunTask): Promise<Outcome> {
+  const definition = Object.hasOwn(set.registry, task.type) ? set.registry[task.type] : undefined;
+  const handler = Object.hasOwn(set.handlers, task.type) ? set.handlers[task.type] : undefined;
+  if (!definition || !handler) return failure(task.id, `no handler for task type '${task.type}'`);
+  const payload = definition.payload.safeParse(task.payload);
+  if (!payload.success) {
+    return failure(task.id, `invalid payload: ${describeIssues('payload', payload.error.issues)}`);
+  }
+  const abort = new RunAbort();
+  aborts.set(task.id, abort);
+  try {
+    const value = await handler(payload.data, {
+      id: task.id,
+      type: task.type,
+      attempt: task.attempt,
+      maxAttempts: task.maxAttempts,
+      priority: task.priority,
+      get signal() {
+        return abort.signal;
+      },
+    });
+    const checked = definition.result.safeParse(value);
+    if (!checked.success) {
+      return failure(
+        task.id,
+        `handler returned an invalid result: ${describeIssues('result', checked.error.issues)}`,
+      );
+    }
+    return { id: task.id, ok: true, result: value === undefined ? null : value };
+  } catch (error) {
+    return { id: task.id, ok: false, error: toRunError(error) };
+  } finally {
+    aborts.delete(task.id);
+  }
+}
