@@ -55,7 +55,6 @@ const recordSchema = z.object({
   runAt: millis.optional(),
   idempotencyKey: z.string().optional(),
   host: z.string().optional(),
-  token: z.string().optional(),
 });
 
 /** A decoded task record. */
@@ -79,8 +78,8 @@ export interface TaskRecord {
   finishedAt?: number;
   runAt?: number;
   idempotencyKey?: string;
+  /** The worker host that last leased it (kept after the run, for tracing). */
   host?: string;
-  token?: string;
 }
 
 /** Turns a flat `[field, value, ...]` array into an object. */

@@ -36,12 +36,13 @@ for g = 0, k - 1 do
   local id, lease = ARGV[6 + g * 4 + 1], ARGV[6 + g * 4 + 2]
   local key = task_key(id)
   local status = 0
-  local mine, v = owned(key, host, lease, 'resultTtlMs')
+  local mine, v = owned(key, host, lease, 'resultTtlMs', 'error')
   if mine then
     status = 1
     local ttl = tonumber(v[4]) or 604800000
     redis.call('HSET', key, 'state', 'succeeded', 'result', ARGV[6 + g * 4 + 3], 'finishedAt', now)
-    redis.call('HDEL', key, 'host', 'token', 'error')
+    -- Only a task that failed or stalled before has an error to drop (a call saved per task).
+    if v[5] then redis.call('HDEL', key, 'error') end
     redis.call('PEXPIRE', key, ttl)
     redis.call('ZREM', K_ACTIVE, id)
   end

@@ -50,7 +50,6 @@ if mine then
     if backoff > cap then backoff = cap end
     local retry_at = now + math.floor(backoff / 2 + (tonumber(ARGV[8]) or 0) * backoff / 2)
     redis.call('HSET', key, 'state', 'failed', 'error', ARGV[6], 'runAt', retry_at, 'finishedAt', now)
-    redis.call('HDEL', key, 'host', 'token')
     redis.call('ZADD', K_DELAYED, retry_at, id)
     redis.call('HINCRBY', K_STATS, 'failed', 1)
     wake_one()

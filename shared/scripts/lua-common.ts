@@ -54,7 +54,7 @@ local DEFAULT_DEAD_TTL_MS = 2592000000
 local function bury(key, id, now, message)
   local ttl = tonumber(redis.pcall('HGET', key, 'deadTtlMs')) or DEFAULT_DEAD_TTL_MS
   redis.call('HSET', key, 'state', 'dead', 'error', message, 'finishedAt', now)
-  redis.call('HDEL', key, 'host', 'token', 'runAt')
+  redis.call('HDEL', key, 'runAt')
   redis.call('PEXPIRE', key, ttl)
   redis.call('ZADD', K_DEAD, now, id)
   -- Drop index entries whose record has expired (dead TTLs may differ between task types).
@@ -178,11 +178,10 @@ local function claim_for(host, token, order, now, lease_ms)
   local claims = (count(v[8]) or 0) + 1
   if attempts then
     attempts = attempts + 1
-    redis.call('HSET', key, 'state', 'active', 'startedAt', now, 'host', host, 'token', token,
+    redis.call('HSET', key, 'state', 'active', 'startedAt', now, 'host', host,
       'attempts', attempts, 'claims', claims)
   else
-    redis.call('HSET', key, 'state', 'active', 'startedAt', now, 'host', host, 'token', token,
-      'claims', claims)
+    redis.call('HSET', key, 'state', 'active', 'startedAt', now, 'host', host, 'claims', claims)
   end
   redis.call('ZADD', K_ACTIVE, now + lease_ms, id)
   local fields = {}

@@ -37,7 +37,7 @@ for i = #expired, 1, -1 do
         buried = buried + 1
       else
         redis.call('HSET', key, 'state', 'queued')
-        redis.call('HDEL', key, 'host', 'token', 'startedAt')
+        redis.call('HDEL', key, 'startedAt')
         redis.call('LPUSH', lane, id)
         requeued = requeued + 1
       end

@@ -28,7 +28,7 @@ for i = last, 3, -3 do
     local lane = K_LANE_OF[redis.call('HGET', key, 'priority')] or KEYS[2]
     redis.pcall('HINCRBY', key, 'attempts', -1)
     redis.call('HSET', key, 'state', 'queued')
-    redis.call('HDEL', key, 'host', 'token', 'startedAt')
+    redis.call('HDEL', key, 'startedAt')
     redis.call('ZREM', K_ACTIVE, id)
     redis.call('LPUSH', lane, id)
     released = released + 1

@@ -27,7 +27,7 @@ for _, id in ipairs(ids) do
   if key_type(key) == 'hash' and redis.call('HGET', key, 'state') == 'dead' then
     local lane = K_LANE_OF[redis.call('HGET', key, 'priority')] or KEYS[2]
     redis.call('HSET', key, 'state', 'queued', 'attempts', 0, 'stalls', 0)
-    redis.call('HDEL', key, 'finishedAt', 'host', 'token', 'runAt', 'startedAt')
+    redis.call('HDEL', key, 'finishedAt', 'runAt', 'startedAt')
     redis.call('PERSIST', key)
     redis.call('RPUSH', lane, id)
     out[1] = out[1] + 1

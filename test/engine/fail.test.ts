@@ -71,8 +71,8 @@ describe('fail script', () => {
       expect(Number(record.finishedAt)).toBeGreaterThanOrEqual(before);
       // finishedAt is the script's clock: the wait is exact.
       expect(r.retryAt - Number(record.finishedAt)).toBe(wait);
-      expect(record.host).toBeUndefined();
-      expect(record.token).toBeUndefined();
+      // The host that last leased it stays on the record, for tracing.
+      expect(record.host).toBe('h');
       expect(await q.zset(q.keys.delayed)).toEqual({ t: r.retryAt });
       expect(await q.zset(q.keys.active)).toEqual({});
       expect(await q.redis.pttl(q.keys.task('t'))).toBe(-1);
@@ -106,7 +106,8 @@ describe('fail script', () => {
     const record = await q.record('t');
     expect(record).toMatchObject({ state: 'dead', error: 'still broken', attempts: '2' });
     expect(record.runAt).toBeUndefined();
-    expect(record.host).toBeUndefined();
+    // The host that last leased it stays on the record, for tracing.
+    expect(record.host).toBe('h');
     const ttl = await q.redis.pttl(q.keys.task('t'));
     expect(ttl).toBeGreaterThan(115_000);
     expect(ttl).toBeLessThanOrEqual(120_000);

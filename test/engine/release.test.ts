@@ -24,8 +24,8 @@ describe('release script', () => {
     expect(await q.lane('high')).toEqual(['h1']);
     const record = await q.record('t1');
     expect(record).toMatchObject({ state: 'queued', attempts: '0', claims: '1', stalls: '0' });
-    expect(record.host).toBeUndefined();
-    expect(record.token).toBeUndefined();
+    // The host that last leased it stays on the record, for tracing.
+    expect(record.host).toBe('h');
     expect(record.startedAt).toBeUndefined();
     expect(await q.zset(q.keys.active)).toEqual({});
     // Triples are walked last to first, so the tokens come back in that order.

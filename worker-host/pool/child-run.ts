@@ -49,8 +49,8 @@ export function toRunError(error: unknown, unrecoverable = false): RunError {
   return { name: 'Error', message: `non-Error thrown: ${String(error)}`, unrecoverable };
 }
 
-function failure(id: string, message: string): Outcome {
-  return { id, ok: false, error: toRunError(new Error(message), true) };
+function failure(id: string, message: string): RunOutcome {
+  return { id, ms: 0, ok: false, error: toRunError(new Error(message), true) };
 }
 
 function describeIssues(
@@ -60,18 +60,16 @@ function describeIssues(
   return issues.map((i) => `${[root, ...i.path.map(String)].join('.')}: ${i.message}`).join('; ');
 }
 
-/** An outcome before it is timed (Omit over each member of the union). */
-type Untimed<T> = T extends unknown ? Omit<T, 'ms'> : never;
-type Outcome = Untimed<RunOutcome>;
-
 /** Runs `task` with the handlers of `set` and times it; never throws. */
 export async function runTask(set: HandlerSet, task: RunTask): Promise<RunOutcome> {
   const started = performance.now();
   const outcome = await run(set, task);
-  return { ...outcome, ms: performance.now() - started };
+  outcome.ms = performance.now() - started;
+  return outcome;
 }
 
-async function run(set: HandlerSet, task: RunTask): Promise<Outcome> {
+/** The run itself; its outcome's `ms` is filled in by runTask. */
+async function run(set: HandlerSet, task: RunTask): Promise<RunOutcome> {
   const definition = Object.hasOwn(set.registry, task.type) ? set.registry[task.type] : undefined;
   const handler = Object.hasOwn(set.handlers, task.type) ? set.handlers[task.type] : undefined;
   if (!definition || !handler) return failure(task.id, `no handler for task type '${task.type}'`);
@@ -99,9 +97,9 @@ async function run(set: HandlerSet, task: RunTask): Promise<Outcome> {
         `handler returned an invalid result: ${describeIssues('result', checked.error.issues)}`,
       );
     }
-    return { id: task.id, ok: true, result: value === undefined ? null : value };
+    return { id: task.id, ms: 0, ok: true, result: value === undefined ? null : value };
   } catch (error) {
-    return { id: task.id, ok: false, error: toRunError(error) };
+    return { id: task.id, ms: 0, ok: false, error: toRunError(error) };
   } finally {
     aborts.delete(task.id);
   }

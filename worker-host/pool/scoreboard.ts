@@ -61,10 +61,11 @@ export class ScoreboardWriter {
     this.fd = openSync(path, 'w');
   }
 
-  /** Records that `task` starts now (null: the child is idle). */
+  /** Records that `task` starts now (null: the child is idle). The payload is left out. */
   write(task: LeasedTask | null): void {
     const seq = ++this.written;
-    const line = `{"s":${seq},"task":${JSON.stringify(task)},"at":${Date.now()},"e":${seq}}\n`;
+    const entry = task && { ...task, task: { ...task.task, payload: undefined } };
+    const line = `{"s":${seq},"task":${JSON.stringify(entry)},"at":${Date.now()},"e":${seq}}\n`;
     writeSync(this.fd, line, 0);
   }
 
