@@ -26,7 +26,7 @@ const TASKS = Number(process.env.BENCH_TASKS ?? 40_000);
  * Tasks per enqueue call. The tasks are enqueued while the pool runs; one call holds Redis for
  * its whole batch (about 10 µs a task), so the children wait that long for their next lease.
  */
-const BATCH = Math.max(1, Number(process.env.BENCH_BATCH ?? 100));
+const BATCH = Math.max(1, Number(process.env.BENCH_BATCH ?? 1000));
 /** Runs per setting (the median is printed). */
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
 /** Prefetch settings to run, e.g. BENCH_PREFETCH=0,16 (default 0,4,16). */

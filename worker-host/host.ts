@@ -80,6 +80,7 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
       namespace: options.namespace,
       hostId,
       leaseMs: options.leaseMs,
+      lineSize: 1 + options.prefetch,
       weights: options.weights ?? null,
     },
     logger: hostLog,

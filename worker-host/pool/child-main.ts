@@ -23,7 +23,7 @@ const send = (message: ChildMessage): void => {
   process.send?.(message);
 };
 
-/** With a long line of prefetched tasks, report (or settle) after this many runs. */
+/** With a long line of prefetched tasks, report outcomes to the parent after this many runs. */
 const FLUSH_EVERY = 4;
 
 /** A successful run waiting to be stored by the child. */
@@ -140,7 +140,7 @@ async function drain(): Promise<void> {
       // Answer now when nothing else is in line (no wait for the next turn of the event loop),
       // and every few runs of a long line, so the line is refilled while the rest runs.
       const lineEmpty = queue.length === 0;
-      if (settler && successes.length > 0 && (lineEmpty || successes.length >= FLUSH_EVERY))
+      if (settler && successes.length > 0 && (lineEmpty || successes.length >= settler.batchSize))
         void settle(settler);
       if (reports.waitingOutcomes > 0 && (lineEmpty || reports.waitingOutcomes >= FLUSH_EVERY))
         reports.flushOutcomes();

@@ -65,6 +65,14 @@ export class ChildSettler {
     return settler;
   }
 
+  /**
+   * How many successes to store per call: half a line, so the other half keeps the child busy
+   * while the call is out (with a line of one, every run: the strict semaphore).
+   */
+  get batchSize(): number {
+    return Math.max(1, Math.floor(this.config.lineSize / 2));
+  }
+
   /** True when the child has a memory limit (so it measures its resident memory). */
   get watchesMemory(): boolean {
     return this.config.maxRssBytes !== null;

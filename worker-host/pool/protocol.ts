@@ -111,6 +111,8 @@ export interface ChildSettleConfig {
   namespace: string;
   hostId: string;
   leaseMs: number;
+  /** Slot tokens per child (1 + prefetch): how many tasks its line holds at most. */
+  lineSize: number;
   /** Lane weights [high, normal, low], or null for strict priority. */
   weights: [number, number, number] | null;
   /** Lease no task that would take the child past this many runs (null: no limit). */

@@ -61,12 +61,22 @@ export class ScoreboardWriter {
     this.fd = openSync(path, 'w');
   }
 
-  /** Records that `task` starts now (null: the child is idle). The payload is left out. */
+  /**
+   * Records that `task` starts now (null: the child is idle). The payload is left out; the line
+   * is built by hand because it is written for every run.
+   */
   write(task: LeasedTask | null): void {
     const seq = ++this.written;
-    const entry = task && { ...task, task: { ...task.task, payload: undefined } };
-    const line = `{"s":${seq},"task":${JSON.stringify(entry)},"at":${Date.now()},"e":${seq}}\n`;
-    writeSync(this.fd, line, 0);
+    let entry = 'null';
+    if (task) {
+      const { id, type, attempt, maxAttempts, priority } = task.task;
+      entry =
+        `{"token":${JSON.stringify(task.token)},"lease":${JSON.stringify(task.lease)},` +
+        `"timeoutMs":${task.timeoutMs},"task":{"id":${JSON.stringify(id)},` +
+        `"type":${JSON.stringify(type)},"attempt":${attempt},"maxAttempts":${maxAttempts},` +
+        `"priority":"${priority}"}}`;
+    }
+    writeSync(this.fd, `{"s":${seq},"task":${entry},"at":${Date.now()},"e":${seq}}\n`, 0);
   }
 
   /** The sequence number of the last write (0 before the first). */
