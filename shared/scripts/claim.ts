@@ -24,9 +24,10 @@ ARGV[2]: host id
 ARGV[3]: lease in ms
 ARGV[4]: lane order, e.g. 'hnl' (strict) or 'lhn' (a weighted draw made by the host)
 ARGV[5..]: the free slot tokens of this host to fill, in order
-Returns: { nextDelayedAt, then 3 entries per claimed task: token, id, fields }
-  fields: flat field/value pairs of type, payload, priority, attempts, maxAttempts, timeoutMs and
-  claims (the lease id), as they are after the claim; a field missing from the record is left out.
+Returns: { nextDelayedAt, leased } with leased, when a task was leased, a JSON string
+  [[token, id, fields], ...]; fields: flat field/value pairs of type, payload, priority,
+  attempts, maxAttempts, timeoutMs and claims (the lease id), as they are after the claim (the
+  two counters as numbers); a field missing from the record is left out.
   nextDelayedAt: ms timestamp of the earliest delayed task, or -1 when there is none.
   Tokens that got a task leave the host's token list; the others stay.`,
   includes: [LUA_BASE, LUA_DEAD, LUA_PROMOTE, LUA_TOKENS, LUA_CLAIM],
@@ -36,18 +37,16 @@ local now = now_ms()
 promote_due(now, ${PROMOTE_BATCH})
 
 local out = { -1 }
-local claimed = 0
+local leased = {}
 for i = 5, #ARGV do
   local got = claim_for(host, ARGV[i], order, now, lease_ms)
   if not got then break end
   take_token(host, ARGV[i])
-  out[#out + 1] = got[1]
-  out[#out + 1] = got[2]
-  out[#out + 1] = got[3]
-  claimed = claimed + 1
+  leased[#leased + 1] = got
 end
+if #leased > 0 then out[2] = encode_leased(leased) end
 -- Work is left and this host is full: let another blocked host have it.
-if claimed > 0 and claimed == #ARGV - 4 and any_queued() then wake_one() end
+if #leased > 0 and #leased == #ARGV - 4 and any_queued() then wake_one() end
 
 local first = redis.call('ZRANGE', K_DELAYED, 0, 0, 'WITHSCORES')
 if first[2] then out[1] = tonumber(first[2]) end

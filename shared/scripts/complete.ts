@@ -23,7 +23,7 @@ ARGV[3]: '1' to promote due delayed tasks and lease the next task to each token;
   without promoting (a busy host promotes now and then, not on every call); '0' to free them
 ARGV[4]: lease ms        ARGV[5]: lane order (see claim)
 ARGV[6..]: k groups of: slot token, task id, lease (the record's 'claims' when claimed), result JSON
-Returns: { k statuses, then 3 entries per leased task: token, id, fields (as claim returns them) }
+Returns: { k statuses, then, when a task was leased, the leased tasks as claim returns them }
   status 1: stored; 0: the lease was lost (reaped, canceled, or claimed again), nothing stored.
   Tokens that got no next task go back on the host's token list.`,
   includes: [LUA_BASE, LUA_DEAD, LUA_PROMOTE, LUA_TOKENS, LUA_CLAIM, LUA_OWNED],
@@ -54,6 +54,7 @@ if stored > 0 then redis.call('HINCRBY', K_STATS, 'succeeded', stored) end
 
 if ARGV[3] == '1' then promote_due(now, 100) end
 local more = want_next
+local leased = {}
 for g = 0, k - 1 do
   local token = ARGV[6 + g * 4]
   local got = nil
@@ -63,12 +64,11 @@ for g = 0, k - 1 do
   end
   if got then
     -- The token stays off the host's list: it was taken when its previous task was leased.
-    out[#out + 1] = got[1]
-    out[#out + 1] = got[2]
-    out[#out + 1] = got[3]
+    leased[#leased + 1] = got
   else
     give_token(host, token, now)
   end
 end
+if #leased > 0 then out[#out + 1] = encode_leased(leased) end
 return out`,
 });

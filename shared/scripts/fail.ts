@@ -24,8 +24,8 @@ ARGV[6]: error message   ARGV[7]: '1' when unrecoverable (straight to dead)
 ARGV[8]: jitter in [0, 1) (the retry waits backoff/2 + jitter * backoff/2)
 ARGV[9]: '1' to promote due delayed tasks and claim the next task for this token   ARGV[10]: lease ms   ARGV[11]: lane order
 Backoff: backoffMs * 2^(attempts-1), capped at backoffMaxMs.
-Returns: { status, outcome, retryAt, then token, id, fields (as claim returns them) when a next
-  task was claimed }
+Returns: { status, outcome, retryAt, then the leased task as claim returns it (a JSON string
+  [[token, id, fields]]) when a next task was claimed }
   status 1 with outcome 'failed' (retryAt = ms timestamp) or 'dead' (retryAt = 0);
   status 0 with outcome 'lost': the lease was lost, nothing stored.`,
   includes: [LUA_BASE, LUA_DEAD, LUA_PROMOTE, LUA_TOKENS, LUA_CLAIM, LUA_OWNED],
@@ -62,9 +62,7 @@ if ARGV[9] == '1' then
   local got = claim_for(host, token, ARGV[11], now, tonumber(ARGV[10]))
   if got then
     -- The token stays off the host's list: it was taken when its previous task was leased.
-    out[4] = got[1]
-    out[5] = got[2]
-    out[6] = got[3]
+    out[4] = encode_leased({ got })
     return out
   end
 end

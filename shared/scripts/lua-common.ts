@@ -167,6 +167,10 @@ local function pop_next(order, now)
   end
 end
 
+-- Leased tasks as a reply: one JSON string [[token, id, [field, value, ...]], ...], because the
+-- host decodes one bulk string many times faster than a nested array of small ones.
+local function encode_leased(list) return cjson.encode(list) end
+
 -- Leases the next task to (host, token): 4 calls (LMPOP, HMGET, HSET, ZADD) on the hot path.
 -- Returns { token, id, { field, value, ... } over CLAIM_FIELDS but 'state' } or nil.
 -- A bad counter does not stop the lease: the host fails the record as corrupt. Only a bad

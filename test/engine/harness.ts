@@ -4,7 +4,7 @@
  * each other's lanes. Everything runs against the real Redis; nothing is mocked.
  */
 import type { Redis } from 'ioredis';
-import { afterAll } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { DEFAULT_POLICY } from '../../shared/defaults.js';
 import { type QueueKeys, queueKeys } from '../../shared/keys.js';
 import type { QueueClient } from '../../shared/queue-client.js';
@@ -63,17 +63,18 @@ export interface Claimed {
   fields: Record<string, string>;
 }
 
-/** Reads `token, id, HGETALL` triples from a script reply, starting at `from`. */
+/** Reads the leased tasks of a script reply (one JSON string at `from`, absent when none). */
 export function claimedFrom(reply: readonly unknown[], from: number): Claimed[] {
-  const out: Claimed[] = [];
-  for (let i = from; i + 2 < reply.length; i += 3) {
-    out.push({
-      token: String(reply[i]),
-      id: String(reply[i + 1]),
-      fields: pairsToObject(reply[i + 2] as unknown[]),
-    });
-  }
-  return out;
+  const leased = reply[from];
+  if (leased === undefined) return [];
+  expect(typeof leased).toBe('string');
+  return (JSON.parse(leased as string) as [unknown, unknown, unknown[]][]).map(
+    ([token, id, fields]) => ({
+      token: String(token),
+      id: String(id),
+      fields: pairsToObject(fields),
+    }),
+  );
 }
 
 /** Sleeps `ms` milliseconds. */

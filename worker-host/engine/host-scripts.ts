@@ -70,8 +70,21 @@ const SCRIPTS = [
   unregisterHostScript,
 ];
 
-function toClaimed(token: unknown, id: unknown, fields: unknown): ClaimedTask {
-  return { token: String(token), id: String(id), fields: (fields as unknown[]).map(String) };
+/**
+ * Reads the leased tasks of a reply: a JSON string [[token, id, [field, value, ...]], ...] (see
+ * lua-common.ts), or nothing when no task was leased.
+ */
+function parseLeased(value: unknown): ClaimedTask[] {
+  if (typeof value !== 'string') return [];
+  return (JSON.parse(value) as unknown[]).map((entry) => {
+    const [token, id, fields] = entry as [unknown, unknown, unknown];
+    // An empty Lua table encodes as {}: a record with none of the claimed fields.
+    return {
+      token: String(token),
+      id: String(id),
+      fields: Array.isArray(fields) ? fields.map(String) : [],
+    };
+  });
 }
 
 /** Engine calls bound to one queue, one host and one connection. */
@@ -109,10 +122,7 @@ export class HostScripts {
       order,
       ...tokens,
     ])) as unknown[];
-    const tasks: ClaimedTask[] = [];
-    for (let i = 1; i + 2 < reply.length; i += 3)
-      tasks.push(toClaimed(reply[i], reply[i + 1], reply[i + 2]));
-    return { nextDelayedAt: Number(reply[0]), tasks };
+    return { nextDelayedAt: Number(reply[0]), tasks: parseLeased(reply[1]) };
   }
 
   /**
@@ -133,10 +143,7 @@ export class HostScripts {
     for (const run of runs) args.push(run.token, run.id, run.lease, run.resultJson);
     const reply = (await this.call(completeScript, args)) as unknown[];
     const stored = reply.slice(0, runs.length).map((status) => Number(status) === 1);
-    const leased: ClaimedTask[] = [];
-    for (let i = runs.length; i + 2 < reply.length; i += 3)
-      leased.push(toClaimed(reply[i], reply[i + 1], reply[i + 2]));
-    return { stored, next: leased };
+    return { stored, next: parseLeased(reply[runs.length]) };
   }
 
   /** Records a failed attempt (retry or dead); with `next`, claims the following task. */
@@ -164,7 +171,7 @@ export class HostScripts {
       stored: Number(reply[0]) === 1,
       outcome: String(reply[1]),
       retryAt: Number(reply[2]),
-      next: reply.length >= 6 ? toClaimed(reply[3], reply[4], reply[5]) : undefined,
+      next: parseLeased(reply[3])[0],
     };
   }
 
