@@ -1,7 +1,13 @@
 /**
  * End-to-end throughput of no-op tasks through a worker host with a pool of 2 children, with
- * the strict semaphore (prefetch 0) and with prefetch, on a private redis-server, and the Redis
- * commands spent per task (from INFO commandstats, enqueue counted apart).
+ * the strict semaphore (prefetch 0) and with prefetch, on a private redis-server: the tasks are
+ * enqueued (BENCH_BATCH per call, default 1000) while the pool runs them, and the clock stops
+ * when the last one is stored. Per setting it prints the median of BENCH_RUNS runs (default 3)
+ * with the range, the Redis commands spent per task (from INFO commandstats, the benchmark's own
+ * enqueue and polling calls counted apart) and the CPU each process spent per task.
+ *
+ * Environment: BENCH_TASKS (default 40000), BENCH_PREFETCH (default 0,4,16), BENCH_RUNS,
+ * BENCH_BATCH.
  *
  * Reference figures for this 2-core machine (from the core issue): BullMQ 6.7 about 3,200
  * tasks/s through sandboxed processors at concurrency 2 and 11,400/s in-process at concurrency
