@@ -34,8 +34,8 @@ import type {
   RunError,
   RunOutcome,
 } from './protocol.js';
-import { RunDeadline } from './run-deadline.js';
 import { makeScoreboardDir, readScoreboard, removeScoreboardDir } from './scoreboard.js';
+import { SlotLine } from './slot-line.js';
 
 /** A task assigned to a slot, with what the host needs to finish it in Redis. */
 export interface SlotTask extends LeasedTask {
@@ -109,19 +109,16 @@ interface Slot {
   index: number;
   state: SlotState;
   child: ChildProcess | undefined;
-  queue: SlotTask[];
+  /** What the child holds, head first (slot-line.ts). */
+  line: SlotLine;
   unsent: LeasedTask[];
   tasksRun: number;
   rssBytes: number;
   startFailures: number;
-  deadline: RunDeadline;
   /** The current child's scoreboard file, when children settle directly. */
   scoreboard: string | undefined;
   /** Children started in this slot (names scoreboard files). */
   generation: number;
-  /** The scoreboard sequence number of the child's latest report, and when it came. */
-  reportedSeq: number;
-  reportedAt: number;
   /** Why the pool killed this child, if it did. */
   killReason: RunError | undefined;
 }
@@ -143,20 +140,14 @@ export class ProcessPool {
         index,
         state: 'stopped',
         child: undefined,
-        queue: [],
+        line: new SlotLine((task) => this.onOverdue(slot, task)),
         unsent: [],
         tasksRun: 0,
         rssBytes: 0,
         startFailures: 0,
-        deadline: new RunDeadline(
-          () => slot.queue[0],
-          (task) => this.onOverdue(slot, task),
-        ),
         killReason: undefined,
         scoreboard: undefined,
         generation: 0,
-        reportedSeq: 0,
-        reportedAt: 0,
       };
       return slot;
     });
@@ -176,7 +167,7 @@ export class ProcessPool {
   /** Number of tasks assigned to all slots and not finished. */
   get inFlight(): number {
     let n = 0;
-    for (const slot of this.slots) n += slot.queue.length;
+    for (const slot of this.slots) n += slot.line.length;
     return n;
   }
 
@@ -191,13 +182,8 @@ export class ProcessPool {
   assign(slotIndex: number, task: SlotTask): void {
     const slot = this.slots[slotIndex];
     if (!slot?.child) throw new Error(`slot ${slotIndex} has no child`);
-    const wasIdle = slot.queue.length === 0;
-    slot.queue.push(task);
-    if (wasIdle) {
-      slot.deadline.start();
-      slot.reportedAt = Date.now();
-      this.startWatch();
-    }
+    const wasIdle = slot.line.add(task);
+    if (wasIdle) this.startWatch();
     slot.unsent.push({
       token: task.token,
       lease: task.lease,
@@ -215,7 +201,7 @@ export class ProcessPool {
   abortRunning(reason: string): void {
     for (const slot of this.slots) {
       this.refreshHead(slot);
-      const head = slot.queue[0];
+      const head = slot.line.head;
       if (head && slot.child?.connected) this.send(slot, { t: 'abort', id: head.task.id, reason });
     }
   }
@@ -232,10 +218,8 @@ export class ProcessPool {
       slot.child?.kill('SIGKILL');
       // Read after the kill: the scoreboard cannot change any more.
       this.refreshHead(slot);
-      held.push(...slot.queue);
-      slot.queue = [];
+      held.push(...slot.line.clear());
       slot.unsent = [];
-      slot.deadline.clear();
       slot.state = 'stopped';
     }
     if (this.scoreboardDir) removeScoreboardDir(this.scoreboardDir);
@@ -261,9 +245,9 @@ export class ProcessPool {
     let busy = false;
     const quietSince = Date.now() - WATCH_MS;
     for (const slot of this.slots) {
-      if (slot.queue.length === 0) continue;
+      if (slot.line.length === 0) continue;
       busy = true;
-      if (slot.reportedAt < quietSince) this.refreshHead(slot);
+      if (slot.line.reportedAt < quietSince) this.refreshHead(slot);
     }
     if (!busy) this.stopWatch();
   }
@@ -273,47 +257,21 @@ export class ProcessPool {
    * run the child has not reported yet is renewed too).
    */
   refreshHeads(): void {
-    for (const slot of this.slots) if (slot.queue.length > 0) this.refreshHead(slot);
+    for (const slot of this.slots) if (slot.line.length > 0) this.refreshHead(slot);
   }
 
-  /**
-   * Reads the slot's scoreboard and puts the run the child is really in at the head of its line:
-   * a known task is moved there (with the start time the child wrote), an unknown one (leased
-   * by the child, not reported yet) is added there and announced as `discovered`.
-   */
+  /** Updates the slot's line from its child's scoreboard (slot-line.ts). */
   private refreshHead(slot: Slot): void {
     if (!slot.scoreboard) return;
-    const entry = readScoreboard(slot.scoreboard);
-    // Not newer than the last report: nothing the pool does not know.
-    if (!entry?.task || entry.seq <= slot.reportedSeq) return;
-    const { task } = entry;
-    const index = slot.queue.findIndex((t) => t.task.id === task.task.id);
-    if (index === 0) {
-      // The child's own start time: the pool's is when it heard, a few ms later.
-      (slot.queue[0] as SlotTask).startedAt = entry.startedAt;
-      return;
-    }
-    const headBefore = slot.queue[0];
-    let head: SlotTask;
-    if (index > 0) {
-      [head] = slot.queue.splice(index, 1) as [SlotTask];
-    } else {
-      head = { ...task, unconfirmed: true };
-      this.options.events.discovered(slot.index, head);
-    }
-    head.startedAt = entry.startedAt;
-    slot.queue.unshift(head);
-    if (headBefore !== head) {
-      slot.deadline.clear();
-      slot.deadline.rearm();
-    }
+    const discovered = slot.line.applyScoreboard(readScoreboard(slot.scoreboard));
+    if (discovered) this.options.events.discovered(slot.index, discovered);
   }
 
   /** Stops taking work; idle children are stopped, busy ones finish their queue first. */
   beginClose(): void {
     this.closing = true;
     for (const slot of this.slots) {
-      if (slot.queue.length === 0) this.stopChild(slot);
+      if (slot.line.length === 0) this.stopChild(slot);
       else this.send(slot, { t: 'claiming', on: false });
     }
   }
@@ -337,7 +295,7 @@ export class ProcessPool {
     slot.rssBytes = 0;
     slot.killReason = undefined;
     slot.generation++;
-    slot.reportedSeq = 0;
+    slot.line.reset();
     const childEnv: Record<string, string> = {};
     const settle = this.childSettleConfig();
     if (settle && this.scoreboardDir) {
@@ -382,11 +340,10 @@ export class ProcessPool {
         break;
       case 'done': {
         slot.rssBytes = message.rssBytes;
-        slot.reportedSeq = Math.max(slot.reportedSeq, message.seq);
-        slot.reportedAt = Date.now();
-        const headBefore = slot.queue[0];
+        slot.line.noteReport(message.seq);
+        const headBefore = slot.line.head;
         const finished = this.takeFinished(slot, message.results);
-        this.syncHead(slot, headBefore, message.head);
+        slot.line.syncHead(headBefore, message.head);
         // Decide on recycling before the outcomes go out, so no next task is leased to a child
         // that is about to be replaced.
         this.markForRecycle(slot);
@@ -396,23 +353,11 @@ export class ProcessPool {
       }
       case 'settled': {
         slot.rssBytes = message.rssBytes;
-        slot.reportedSeq = Math.max(slot.reportedSeq, message.seq);
-        slot.reportedAt = Date.now();
-        const headBefore = slot.queue[0];
-        // The child holds these already: mirror them, do not send them (a task learnt from the
-        // scoreboard is there already, now confirmed). Leases first: a lazy report may both
-        // lease a task and finish it.
-        const claimed: SlotTask[] = [];
-        for (const task of message.claimed) {
-          const known = slot.queue.find((t) => t.task.id === task.task.id);
-          if (known) {
-            known.unconfirmed = false;
-            claimed.push(known);
-          } else {
-            slot.queue.push(task);
-            claimed.push(task);
-          }
-        }
+        slot.line.noteReport(message.seq);
+        const headBefore = slot.line.head;
+        // The child holds these already: mirror them, do not send them. Leases first: a lazy
+        // report may both lease a task and finish it.
+        const claimed = slot.line.mirrorLeased(message.claimed);
         const finished = this.takeFinished(
           slot,
           message.ids.map((id, i) => ({ id, ms: message.ms[i] ?? 0, ok: true, result: undefined })),
@@ -421,12 +366,9 @@ export class ProcessPool {
         // free.
         const tokens = new Map<string, SlotTask | undefined>();
         for (const { token } of [...claimed, ...finished.map((f) => f.task)]) {
-          tokens.set(
-            token,
-            slot.queue.find((t) => t.token === token),
-          );
+          tokens.set(token, slot.line.holderOf(token));
         }
-        this.syncHead(slot, headBefore, message.head);
+        slot.line.syncHead(headBefore, message.head);
         this.markForRecycle(slot);
         this.options.events.settled(slot.index, {
           finished,
@@ -445,40 +387,20 @@ export class ProcessPool {
     }
   }
 
-  /** Removes the reported runs from the slot's queue. */
+  /** Removes the reported runs from the slot's line and counts them. */
   private takeFinished(slot: Slot, results: RunOutcome[]): FinishedRun[] {
-    const finished: FinishedRun[] = [];
-    for (const outcome of results) {
-      const index = slot.queue.findIndex((t) => t.task.id === outcome.id);
-      if (index < 0) {
-        this.options.logger.warn(
-          { slot: slot.index, taskId: outcome.id },
-          'outcome for a task the slot does not hold',
-        );
-        continue;
-      }
-      const [task] = slot.queue.splice(index, 1);
-      if (task) finished.push({ task, outcome });
-      slot.tasksRun++;
-    }
+    const finished = slot.line.finish(results, (id) =>
+      this.options.logger.warn(
+        { slot: slot.index, taskId: id },
+        'outcome for a task the slot does not hold',
+      ),
+    );
+    slot.tasksRun += finished.length;
     return finished;
   }
 
-  /**
-   * Puts the run the child said it is in at the head of the slot's line (the parent's `run`
-   * messages and the child's own leases may have crossed) and starts the clock of a new head.
-   */
-  private syncHead(slot: Slot, headBefore: SlotTask | undefined, head: string | null): void {
-    if (head !== null && slot.queue[0]?.task.id !== head) {
-      const index = slot.queue.findIndex((t) => t.task.id === head);
-      if (index > 0) slot.queue.unshift(...slot.queue.splice(index, 1));
-    }
-    if (slot.queue.length === 0) slot.deadline.clear();
-    else if (slot.queue[0] !== headBefore) slot.deadline.start();
-  }
-
   private stopIfDone(slot: Slot): void {
-    if ((slot.state === 'draining' || this.closing) && slot.queue.length === 0) {
+    if ((slot.state === 'draining' || this.closing) && slot.line.length === 0) {
       this.stopChild(slot);
     }
   }
@@ -518,19 +440,17 @@ export class ProcessPool {
   ): void {
     if (slot.child !== child) return;
     this.refreshHead(slot);
-    slot.deadline.clear();
     if (slot.scoreboard) rmSync(slot.scoreboard, { force: true });
     slot.scoreboard = undefined;
     const wasStarting = slot.state === 'starting';
-    const expected = slot.state === 'stopped' && slot.queue.length === 0;
+    const expected = slot.state === 'stopped' && slot.line.length === 0;
+    const [running, ...waiting] = slot.line.clear();
     if (!expected) {
-      const [running, ...waiting] = slot.queue;
       const error: RunError = slot.killReason ?? {
         name: 'ChildExitError',
         message: `child process exited (${signal ? `signal ${signal}` : `code ${code}`}) while running the task`,
         unrecoverable: false,
       };
-      slot.queue = [];
       slot.unsent = [];
       if (wasStarting) slot.startFailures++;
       this.options.logger.warn(
@@ -557,7 +477,7 @@ export class ProcessPool {
   private onOverdue(slot: Slot, task: SlotTask): void {
     // The child may have moved on to a run it has not reported yet: that run has its own clock.
     this.refreshHead(slot);
-    if (slot.queue[0] !== task) return;
+    if (slot.line.head !== task) return;
     this.options.logger.warn(
       { slot: slot.index, taskId: task.task.id, timeoutMs: task.timeoutMs },
       'task timed out; killing its child',

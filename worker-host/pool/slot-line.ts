@@ -1,0 +1,148 @@
+/**
+ * The host's mirror of one child's line: the tasks the child holds, head first (the run it is
+ * in), with the clock of that run.
+ *
+ * Three sources feed it and may cross: the tasks the host sends the child (`add`), the child's
+ * reports of finished runs and of tasks it leased itself (`finish`, `mirrorLeased`, `syncHead`;
+ * a directly settling child reports lazily, a few ms late), and the child's scoreboard
+ * (`applyScoreboard`), which names the run it is really in. Every report carries the sequence
+ * number of the child's last scoreboard write, so a scoreboard entry no newer than the last
+ * report adds nothing and is ignored: that is what keeps a finished run from being taken for
+ * one not reported yet.
+ */
+import type { FinishedRun, SlotTask } from './pool.js';
+import type { LeasedTask, RunOutcome } from './protocol.js';
+import { RunDeadline } from './run-deadline.js';
+import type { ScoreboardEntry } from './scoreboard.js';
+
+/** One child's line as the host sees it. */
+export class SlotLine {
+  private tasks: SlotTask[] = [];
+  private readonly deadline: RunDeadline;
+  /** The scoreboard sequence number of the child's latest report. */
+  private reportedSeq = 0;
+  /** When the child last reported (or was handed work while idle). */
+  reportedAt = 0;
+
+  /** @param onOverdue called once when the head run passes its timeout */
+  constructor(onOverdue: (task: SlotTask) => void) {
+    this.deadline = new RunDeadline(() => this.tasks[0], onOverdue);
+  }
+
+  /** The run the child is in (or starts next). */
+  get head(): SlotTask | undefined {
+    return this.tasks[0];
+  }
+
+  get length(): number {
+    return this.tasks.length;
+  }
+
+  /** A new child starts with an empty line and a new scoreboard. */
+  reset(): void {
+    this.clear();
+    this.reportedSeq = 0;
+  }
+
+  /** Empties the line; returns what it held, head first. */
+  clear(): SlotTask[] {
+    const held = this.tasks;
+    this.tasks = [];
+    this.deadline.clear();
+    return held;
+  }
+
+  /** Appends a task the host hands the child; returns true when the line was empty. */
+  add(task: SlotTask): boolean {
+    this.tasks.push(task);
+    if (this.tasks.length > 1) return false;
+    this.deadline.start();
+    this.reportedAt = Date.now();
+    return true;
+  }
+
+  /** A report came, written after scoreboard write `seq`. */
+  noteReport(seq: number): void {
+    this.reportedSeq = Math.max(this.reportedSeq, seq);
+    this.reportedAt = Date.now();
+  }
+
+  /**
+   * Mirrors tasks the child leased itself (already in its line); a task learnt from the
+   * scoreboard is there already and now confirmed. Returns the line's entries for them.
+   */
+  mirrorLeased(leased: readonly LeasedTask[]): SlotTask[] {
+    return leased.map((task) => {
+      const known = this.find(task.task.id);
+      if (known) {
+        known.unconfirmed = false;
+        return known;
+      }
+      const entry: SlotTask = { ...task };
+      this.tasks.push(entry);
+      return entry;
+    });
+  }
+
+  /** Removes the reported runs; `unknown` gets the ids the line does not hold. */
+  finish(results: readonly RunOutcome[], unknown: (id: string) => void): FinishedRun[] {
+    const finished: FinishedRun[] = [];
+    for (const outcome of results) {
+      const index = this.tasks.findIndex((t) => t.task.id === outcome.id);
+      if (index < 0) {
+        unknown(outcome.id);
+        continue;
+      }
+      const [task] = this.tasks.splice(index, 1);
+      if (task) finished.push({ task, outcome });
+    }
+    return finished;
+  }
+
+  /** The task holding `token` now, if any. */
+  holderOf(token: string): SlotTask | undefined {
+    return this.tasks.find((t) => t.token === token);
+  }
+
+  /**
+   * Puts the run the child said it is in (`head`, from a report) first, and starts the clock of
+   * a head that changed since `headBefore`.
+   */
+  syncHead(headBefore: SlotTask | undefined, head: string | null): void {
+    if (head !== null && this.tasks[0]?.task.id !== head) {
+      const index = this.tasks.findIndex((t) => t.task.id === head);
+      if (index > 0) this.tasks.unshift(...this.tasks.splice(index, 1));
+    }
+    if (this.tasks.length === 0) this.deadline.clear();
+    else if (this.tasks[0] !== headBefore) this.deadline.start();
+  }
+
+  /**
+   * Puts the run the scoreboard names first, with the start time the child wrote: a task in the
+   * line is moved there, an unknown one (leased by the child, not reported yet) is added there,
+   * marked `unconfirmed`, and returned.
+   */
+  applyScoreboard(entry: ScoreboardEntry | undefined): SlotTask | undefined {
+    if (!entry?.task || entry.seq <= this.reportedSeq) return undefined;
+    const { task, startedAt } = entry;
+    const index = this.tasks.findIndex((t) => t.task.id === task.task.id);
+    if (index === 0) {
+      // The child's own start time: the host's is when it heard, a few ms later.
+      (this.tasks[0] as SlotTask).startedAt = startedAt;
+      return undefined;
+    }
+    const discovered = index < 0;
+    const head: SlotTask = discovered
+      ? { ...task, unconfirmed: true }
+      : (this.tasks.splice(index, 1)[0] as SlotTask);
+    head.startedAt = startedAt;
+    this.tasks.unshift(head);
+    this.deadline.clear();
+    this.deadline.rearm();
+    return discovered ? head : undefined;
+  }
+
+  private find(id: string): SlotTask | undefined {
+    return this.tasks.find((t) => t.task.id === id);
+  }
+}
