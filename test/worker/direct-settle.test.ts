@@ -2,9 +2,18 @@
  * Direct settling: each child stores its successful runs and leases its next task on a Redis
  * connection of its own, and reports to the host lazily; the host learns what a quiet child
  * runs from its scoreboard. These tests make a child lease a task itself (a quick high task
- * first, the interesting one next, with concurrency 1) and then hang, die or block in it.
+ * first, the interesting one next, with concurrency 1) and then hang, die or block in it, or
+ * make Redis refuse the child's write.
  */
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { prepareBatch } from '../../shared/enqueue-request.js';
+import { QueueClient } from '../../shared/queue-client.js';
+import { startWorkerHost } from '../../worker-host/host.js';
+import { ioredisTransport } from '../../worker-host/redis/ioredis-transport.js';
+import { FIXTURE_HANDLERS, fixtureTasks } from '../fixtures/handlers.js';
+import { startThrowawayRedis } from '../support/gateway.js';
 import { waitFor } from '../support/redis.js';
 import { readRecords, workerSuite } from './harness.js';
 
@@ -68,6 +77,23 @@ describe('direct settling', () => {
     expect((await suite.queue.getTask(quick))?.state).toBe('succeeded');
   });
 
+  it('a record a child leased itself that does not decode ends dead; the child goes on', async () => {
+    await suite.startHost({ concurrency: 1 });
+    const [quick, bad, after] = await suite.enqueueIds([
+      QUICK,
+      { type: 'spin', payload: { ms: 0 } },
+      { type: 'spin', payload: { ms: 0 } },
+    ]);
+    if (!quick || !bad || !after) throw new Error('no ids');
+    await suite.redis.hset(suite.keys.task(bad), 'payload', '{"ms": oops');
+    expect((await suite.waitForState(after, 'succeeded')).attempts).toBe(1);
+    const [state, error] = await suite.redis.hmget(suite.keys.task(bad), 'state', 'error');
+    expect(state).toBe('dead');
+    expect(error).toMatch(
+      /^CorruptRecordError: corrupted record for task .+: payload is not valid JSON$/,
+    );
+  });
+
   it('a long synchronous run a child leased itself keeps its lease', async () => {
     // Lease 600 ms, renewed every 200 ms; reaping every 200 ms would take an unrenewed lease.
     await suite.startHost({ concurrency: 1, leaseMs: 600, tickMs: 200 });
@@ -80,5 +106,48 @@ describe('direct settling', () => {
       claims: '1',
       stalls: '0',
     });
+  });
+});
+
+describe('direct settling when Redis refuses writes', () => {
+  it('a child that cannot store its run hands it to the host, which stores it later', async () => {
+    // A Redis of its own: this test makes it refuse every write for a while.
+    const server = await startThrowawayRedis();
+    const redis = new Redis(server.url);
+    const queue = new QueueClient(ioredisTransport(redis), { namespace: 'refused' });
+    const host = await startWorkerHost({
+      redisUrl: server.url,
+      namespace: 'refused',
+      concurrency: 1,
+      handlersModule: FIXTURE_HANDLERS,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      const prepared = prepareBatch(fixtureTasks, [{ type: 'sleep', payload: { ms: 300 } }]);
+      if (!prepared.ok) throw new Error('invalid task');
+      const [created] = await queue.enqueue(prepared.specs);
+      if (!created) throw new Error('no id');
+      await waitFor(async () => (await queue.getTask(created.id))?.state === 'active', {
+        what: 'the task to run',
+      });
+      // The run ends while every write is refused (out of memory, noeviction).
+      await redis.config('SET', 'maxmemory', '1');
+      await new Promise((r) => setTimeout(r, 800));
+      expect((await queue.getTask(created.id))?.state).toBe('active');
+      await redis.config('SET', 'maxmemory', '0');
+      const view = await waitFor(
+        async () => {
+          const task = await queue.getTask(created.id);
+          return task?.state === 'succeeded' ? task : undefined;
+        },
+        { what: 'the run to be stored' },
+      );
+      expect(view.attempts).toBe(1);
+      expect((await queue.stats()).succeeded).toBe(1);
+    } finally {
+      await host.close({ force: true, graceMs: 0 });
+      redis.disconnect();
+      await server.kill();
+    }
   });
 });
