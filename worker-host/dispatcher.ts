@@ -115,7 +115,7 @@ export class Dispatcher {
     for (const { task, outcome } of finished) {
       if (outcome.ok) {
         succeeded.push(task);
-        results.push(JSON.stringify(outcome.result ?? null));
+        results.push(outcome.resultJson ?? 'null');
         if (this.debug) {
           this.log.debug(
             { taskId: task.task.id, type: task.task.type, attempt: task.task.attempt },

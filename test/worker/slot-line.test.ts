@@ -14,7 +14,7 @@ const task = (id: string, token = '0.0', timeoutMs = 60_000): SlotTask => ({
   timeoutMs,
   task: { id, type: 'noop', payload: null, attempt: 1, maxAttempts: 3, priority: 'normal' },
 });
-const ok = (id: string): RunOutcome => ({ id, ms: 1, ok: true, result: null });
+const ok = (id: string): RunOutcome => ({ id, ms: 1, ok: true, resultJson: 'null' });
 const ids = (all: SlotTask[]) => all.map((t) => t.task.id);
 
 function lineOf(...tasks: SlotTask[]): { line: SlotLine; overdue: SlotTask[] } {

@@ -56,6 +56,15 @@ describe('unrecoverable failures', () => {
     expect(view.error).toMatch(/^handler returned an invalid result: result: .*expected number/i);
   });
 
+  it('a result JSON cannot hold: dead after 1 attempt', async () => {
+    const view = await runToEnd({ type: 'bigint-result', payload: {} });
+    expect(view).toMatchObject({
+      state: 'dead',
+      attempts: 1,
+      error: 'handler returned a result that cannot be written as JSON',
+    });
+  });
+
   it('a type the handlers module does not know: dead after 1 attempt', async () => {
     const view = await runToEnd({ type: 'square', payload: { x: 2 } }, tasks);
     expect(view).toMatchObject({

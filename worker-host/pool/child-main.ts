@@ -100,7 +100,7 @@ async function settle(direct: ChildSettler): Promise<void> {
         token: leased.token,
         id: leased.task.id,
         lease: leased.lease,
-        resultJson: JSON.stringify(outcome.result ?? null),
+        resultJson: outcome.resultJson ?? 'null',
       })),
       leaseNext,
     );

@@ -1,7 +1,8 @@
 /**
  * Running one task in a child: look up its handler, validate the payload with the type's schema
- * (a bad one is an unrecoverable failure), call the handler with its context, and check the
- * result against the result schema.
+ * (a bad one is an unrecoverable failure), call the handler with its context, check the result
+ * against the result schema and turn it into JSON (a result that has none, such as a BigInt or
+ * a cycle, is an unrecoverable failure too).
  */
 import { type HandlerSet, UnrecoverableError } from '../handler-api.js';
 import type { RunError, RunOutcome, RunTask } from './protocol.js';
@@ -47,6 +48,16 @@ export function toRunError(error: unknown, unrecoverable = false): RunError {
     };
   }
   return { name: 'Error', message: `non-Error thrown: ${String(error)}`, unrecoverable };
+}
+
+/** `value` as JSON text, or undefined when it has none. */
+function toJson(value: unknown): string | undefined {
+  try {
+    const text: unknown = JSON.stringify(value);
+    return typeof text === 'string' ? text : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function failure(id: string, message: string): RunOutcome {
@@ -97,7 +108,11 @@ async function run(set: HandlerSet, task: RunTask): Promise<RunOutcome> {
         `handler returned an invalid result: ${describeIssues('result', checked.error.issues)}`,
       );
     }
-    return { id: task.id, ms: 0, ok: true, result: value === undefined ? null : value };
+    const resultJson = toJson(value === undefined ? null : value);
+    if (resultJson === undefined) {
+      return failure(task.id, 'handler returned a result that cannot be written as JSON');
+    }
+    return { id: task.id, ms: 0, ok: true, resultJson };
   } catch (error) {
     return { id: task.id, ms: 0, ok: false, error: toRunError(error) };
   } finally {

@@ -360,7 +360,7 @@ export class ProcessPool {
         const claimed = slot.line.mirrorLeased(message.claimed);
         const finished = this.takeFinished(
           slot,
-          message.ids.map((id, i) => ({ id, ms: message.ms[i] ?? 0, ok: true, result: undefined })),
+          message.ids.map((id, i) => ({ id, ms: message.ms[i] ?? 0, ok: true })),
         );
         // Where each token the report touched stands now: held by a task still in the line, or
         // free.

@@ -62,9 +62,12 @@ export interface RunError {
   unrecoverable: boolean;
 }
 
-/** The outcome of one run; `ms` is its wall time in the child. */
+/**
+ * The outcome of one run; `ms` is its wall time in the child. A success carries its result as
+ * JSON text (absent when the child stored it itself).
+ */
 export type RunOutcome =
-  | { id: string; ms: number; ok: true; result: unknown }
+  | { id: string; ms: number; ok: true; resultJson?: string }
   | { id: string; ms: number; ok: false; error: RunError };
 
 /** Parent → child. */
