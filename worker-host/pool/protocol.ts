@@ -12,15 +12,18 @@
  * Direct settling (when the parent gave the child a `ChildSettleConfig`): the child stores its
  * successful runs in Redis itself, with the same complete script the parent uses, leasing the
  * next task to each freed token of its own slot in that call, and tells the parent afterwards
- * in a `settled` message (what it stored, what it leased, what it could not decode). The parent
+ * in a `settled` message (what it stored, what it leased, what it could not decode), gathered
+ * over up to 20 ms (child-reports.ts). Before each run it writes the run to its scoreboard
+ * (FORKLIFT_CHILD_SCOREBOARD, scoreboard.ts), which tells the parent what the reports have not
+ * yet; every report carries the sequence number of the last scoreboard write. The parent
  * stays the bookkeeper (leases, timeouts, crashes, shutdown) but is off the task's path: a task
  * costs one round trip from the child to Redis. Failed runs still go to the parent in `done`,
  * and so do successes the child could not store (Redis unreachable). `claiming` tells the child
  * whether it may lease more (off while its slot is recycled or the host shuts down).
  *
- * Every `done` and `settled` names the run the child is starting next (`head`), so the parent
- * knows which task a timeout or a crash belongs to even when its own messages and the child's
- * leases crossed.
+ * Every `done` and `settled` names the run the child is in or starts next (`head`), so the
+ * parent knows which task a timeout or a crash belongs to even when its own messages and the
+ * child's leases crossed.
  *
  * Messages go over Node's IPC channel with JSON serialization (measured faster than
  * 'advanced' for these small objects).
