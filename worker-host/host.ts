@@ -153,7 +153,15 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
     }
     hostLog.info({ port: metricsServer.port }, 'metrics served at GET /metrics');
   }
-  pool.start();
+  try {
+    pool.start();
+  } catch (error) {
+    await metricsServer?.close();
+    await scripts.unregister().catch(() => {});
+    commands.disconnect();
+    blocking.disconnect();
+    throw error;
+  }
   d.start();
   hostLog.info(
     {

@@ -41,10 +41,24 @@ export interface ScoreboardEntry {
   startedAt: number;
 }
 
-/** A directory for a pool's scoreboards, memory-backed where the system has /dev/shm. */
+/**
+ * A directory for a pool's scoreboards: in /dev/shm (memory-backed) where the system has one we
+ * may write to, else in the temporary directory.
+ * @throws Error naming both places when neither takes a directory
+ */
 export function makeScoreboardDir(): string {
-  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
-  return mkdtempSync(join(base, 'forklift-'));
+  const bases = existsSync('/dev/shm') ? ['/dev/shm', tmpdir()] : [tmpdir()];
+  const failures: string[] = [];
+  for (const base of bases) {
+    try {
+      return mkdtempSync(join(base, 'forklift-'));
+    } catch (error) {
+      failures.push(`${base}: ${(error as Error).message}`);
+    }
+  }
+  throw new Error(
+    `cannot make a scoreboard directory for the pool (set TMPDIR to a writable directory): ${failures.join('; ')}`,
+  );
 }
 
 /** Removes a pool's scoreboard directory. */
