@@ -18,7 +18,8 @@ export const LAZY_REPORT_MS = 20;
 /** A lazy report goes at once past this many runs. */
 const MAX_REPORTED_RUNS = 256;
 
-interface SettledReport {
+/** A settled report being gathered. */
+interface PendingReport {
   ids: string[];
   stored: boolean[];
   ms: number[];
@@ -30,7 +31,7 @@ interface SettledReport {
 export class ChildReports {
   private outbox: RunOutcome[] = [];
   private outboxScheduled = false;
-  private settledReport: SettledReport | undefined;
+  private settledReport: PendingReport | undefined;
   private settledTimer: NodeJS.Timeout | undefined;
 
   /**
@@ -78,8 +79,8 @@ export class ChildReports {
 
   /**
    * Records runs the child stored itself (with their wall times `ms`; `stored[i]` false: the
-   * lease was lost) and the tasks
-   * it leased; reported at once when `urgent`, else within LAZY_REPORT_MS.
+   * lease was lost) and the tasks it leased; reported at once when `urgent`, else within
+   * LAZY_REPORT_MS.
    */
   settled(
     ids: readonly string[],
