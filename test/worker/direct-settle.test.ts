@@ -95,9 +95,9 @@ describe('direct settling', () => {
   });
 
   it('a long synchronous run a child leased itself keeps its lease', async () => {
-    // Lease 600 ms, renewed every 200 ms; reaping every 200 ms would take an unrenewed lease.
-    await suite.startHost({ concurrency: 1, leaseMs: 600, tickMs: 200 });
-    const [, long] = await suite.enqueueIds([QUICK, { type: 'spin', payload: { ms: 2_000 } }]);
+    // Lease 1.2 s, renewed every 400 ms; reaping every 200 ms would take an unrenewed lease.
+    await suite.startHost({ concurrency: 1, leaseMs: 1_200, tickMs: 200 });
+    const [, long] = await suite.enqueueIds([QUICK, { type: 'spin', payload: { ms: 3_000 } }]);
     if (!long) throw new Error('no id');
     const view = await suite.waitForState(long, 'succeeded');
     expect(view.attempts).toBe(1);
@@ -123,7 +123,7 @@ describe('direct settling when Redis refuses writes', () => {
       logger: pino({ level: 'silent' }),
     });
     try {
-      const prepared = prepareBatch(fixtureTasks, [{ type: 'sleep', payload: { ms: 300 } }]);
+      const prepared = prepareBatch(fixtureTasks, [{ type: 'sleep', payload: { ms: 1_000 } }]);
       if (!prepared.ok) throw new Error('invalid task');
       const [created] = await queue.enqueue(prepared.specs);
       if (!created) throw new Error('no id');
@@ -132,7 +132,7 @@ describe('direct settling when Redis refuses writes', () => {
       });
       // The run ends while every write is refused (out of memory, noeviction).
       await redis.config('SET', 'maxmemory', '1');
-      await new Promise((r) => setTimeout(r, 800));
+      await new Promise((r) => setTimeout(r, 1_500));
       expect((await queue.getTask(created.id))?.state).toBe('active');
       await redis.config('SET', 'maxmemory', '0');
       const view = await waitFor(
