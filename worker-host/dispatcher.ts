@@ -175,6 +175,11 @@ export class Dispatcher {
     for (const claim of corrupt) this.adopt(claim);
   }
 
+  /** A child handed back tasks it had not started (shutdown): release them, attempt refunded. */
+  onGivenBack(tasks: SlotTask[]): void {
+    this.release(tasks, 'handed back unstarted at shutdown');
+  }
+
   /** The pool learnt of a run from a child's scoreboard: its token is busy with it. */
   onDiscovered(task: SlotTask): void {
     this.tokens.busy(task.token, task);

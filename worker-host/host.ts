@@ -91,6 +91,7 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
         dispatcher?.onOutcomes(slot, finished);
       },
       discovered: (_slot, task) => dispatcher?.onDiscovered(task),
+      givenBack: (_slot, tasks) => dispatcher?.onGivenBack(tasks),
       settled: (slot, report) => {
         metrics?.finished(report.finished);
         dispatcher?.onSettled(slot, report);

@@ -41,6 +41,8 @@ let scoreboard: ScoreboardWriter | undefined;
 let successes: Success[] = [];
 /** False while the parent wants no more leases (recycling, shutdown). */
 let claiming = true;
+/** False once the parent asked for the line back (shutdown): nothing more is started. */
+let keepLine = true;
 /** Runs finished by this child, and leases that settles in flight may still bring. */
 let ran = 0;
 let leasesInFlight = 0;
@@ -106,6 +108,7 @@ async function settle(direct: ChildSettler): Promise<void> {
     );
     for (const task of reply.claimed) queue.push(task);
     settlesInFlight--;
+    if (!keepLine) giveBackLine();
     reports.settled(
       batch.map((s) => s.leased.task.id),
       batch.map((s) => s.outcome.ms),
@@ -125,18 +128,42 @@ async function settle(direct: ChildSettler): Promise<void> {
   void drain();
 }
 
+/**
+ * Stores the pending successes on the next turn of the event loop at the latest: a line of
+ * synchronous runs gathers a batch, but a success does not wait behind a run that awaits I/O
+ * (nor is it lost if that run's child then dies).
+ */
+let settleScheduled = false;
+function scheduleSettle(direct: ChildSettler): void {
+  if (settleScheduled) return;
+  settleScheduled = true;
+  setImmediate(() => {
+    settleScheduled = false;
+    if (successes.length > 0) void settle(direct);
+  });
+}
+
+/** Hands every task in line back to the parent, unstarted. */
+function giveBackLine(): void {
+  reports.givenBack(queue.splice(0).map((t) => t.task.id));
+}
+
 async function drain(): Promise<void> {
-  if (running || !handlerSet) return;
+  if (running || !handlerSet || !keepLine) return;
   running = true;
   try {
-    for (let next = queue.shift(); next; next = queue.shift()) {
+    while (keepLine) {
+      const next = queue.shift();
+      if (!next) break;
       current = next;
       noteStart(next);
       const outcome = await runTask(handlerSet, next.task);
       current = undefined;
       ran++;
-      if (outcome.ok && settler) successes.push({ leased: next, outcome });
-      else reports.outcome(outcome);
+      if (outcome.ok && settler) {
+        successes.push({ leased: next, outcome });
+        scheduleSettle(settler);
+      } else reports.outcome(outcome);
       // Answer now when nothing else is in line (no wait for the next turn of the event loop),
       // and every few runs of a long line, so the line is refilled while the rest runs.
       const lineEmpty = queue.length === 0;
@@ -155,10 +182,17 @@ function onMessage(message: ParentMessage): void {
   switch (message.t) {
     case 'run':
       for (const task of message.tasks) queue.push(task);
-      void drain();
+      if (keepLine) void drain();
+      else giveBackLine();
       break;
     case 'claiming':
       claiming = message.on;
+      break;
+    case 'give-back':
+      claiming = false;
+      keepLine = false;
+      giveBackLine();
+      noteIdleIfSo();
       break;
     case 'abort':
       abortRun(message.id, message.reason);

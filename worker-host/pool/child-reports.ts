@@ -121,6 +121,13 @@ export class ChildReports {
     });
   }
 
+  /** Hands tasks back unstarted (after everything waiting, so the parent knows them). */
+  givenBack(ids: readonly string[]): void {
+    if (ids.length === 0) return;
+    this.flushAll();
+    this.send({ t: 'given-back', ids: [...ids], head: this.head(), seq: this.scoreboardSeq() });
+  }
+
   /** Sends everything waiting. */
   flushAll(): void {
     this.flushSettled();

@@ -72,6 +72,8 @@ export interface PoolEvents {
   outcomes(slot: number, finished: FinishedRun[]): void;
   /** The child stored successful runs itself and leased tasks to its tokens (SettledReport). */
   settled(slot: number, report: SettledReport): void;
+  /** A child handed back tasks it had not started (shutdown): to be released. */
+  givenBack(slot: number, tasks: SlotTask[]): void;
   /**
    * The scoreboard showed a slot running a task its child had not reported yet (it leased the
    * task itself): the task is now at the head of the slot's line, marked `unconfirmed`.
@@ -267,12 +269,15 @@ export class ProcessPool {
     if (discovered) this.options.events.discovered(slot.index, discovered);
   }
 
-  /** Stops taking work; idle children are stopped, busy ones finish their queue first. */
+  /**
+   * Stops taking work: idle children are stopped; busy ones finish the run they are in and hand
+   * back the rest of their line (reported as `givenBack`, to be released).
+   */
   beginClose(): void {
     this.closing = true;
     for (const slot of this.slots) {
       if (slot.line.length === 0) this.stopChild(slot);
-      else this.send(slot, { t: 'claiming', on: false });
+      else this.send(slot, { t: 'give-back' });
     }
   }
 
@@ -377,6 +382,15 @@ export class ProcessPool {
           corrupt: message.corrupt,
           tokens,
         });
+        this.stopIfDone(slot);
+        break;
+      }
+      case 'given-back': {
+        slot.line.noteReport(message.seq);
+        const headBefore = slot.line.head;
+        const tasks = slot.line.remove(message.ids);
+        slot.line.syncHead(headBefore, message.head);
+        if (tasks.length > 0) this.options.events.givenBack(slot.index, tasks);
         this.stopIfDone(slot);
         break;
       }

@@ -19,7 +19,10 @@
  * stays the bookkeeper (leases, timeouts, crashes, shutdown) but is off the task's path: a task
  * costs one round trip from the child to Redis. Failed runs still go to the parent in `done`,
  * and so do successes the child could not store (Redis unreachable). `claiming` tells the child
- * whether it may lease more (off while its slot is recycled or the host shuts down).
+ * whether it may lease more (off while its slot is recycled). `give-back` (host shutdown) tells
+ * it to finish the run it is in, start nothing more, and hand back in `given-back` every task in
+ * its line, and any that reaches it later, so the host releases them at once (attempt refunded)
+ * instead of running them in the grace period.
  *
  * Every `done` and `settled` names the run the child is in or starts next (`head`), so the
  * parent knows which task a timeout or a crash belongs to even when its own messages and the
@@ -77,6 +80,7 @@ export type RunOutcome =
 export type ParentMessage =
   | { t: 'run'; tasks: LeasedTask[] }
   | { t: 'claiming'; on: boolean }
+  | { t: 'give-back' }
   | { t: 'abort'; id: string; reason: string }
   | { t: 'stop' };
 
@@ -105,7 +109,8 @@ export type ChildMessage =
       head: string | null;
       seq: number;
       rssBytes: number;
-    };
+    }
+  | { t: 'given-back'; ids: string[]; head: string | null; seq: number };
 
 /**
  * What a child needs to settle its runs in Redis itself. Passed in the FORKLIFT_CHILD_SETTLE

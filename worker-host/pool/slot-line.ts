@@ -99,6 +99,14 @@ export class SlotLine {
     return finished;
   }
 
+  /** Removes the tasks with these ids (handed back unstarted); returns those it held. */
+  remove(ids: readonly string[]): SlotTask[] {
+    const wanted = new Set(ids);
+    const removed = this.tasks.filter((t) => wanted.has(t.task.id));
+    this.tasks = this.tasks.filter((t) => !wanted.has(t.task.id));
+    return removed;
+  }
+
   /** The task holding `token` now, if any. */
   holderOf(token: string): SlotTask | undefined {
     return this.tasks.find((t) => t.token === token);
