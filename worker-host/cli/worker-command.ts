@@ -18,14 +18,14 @@ const HELP = `usage: forklift worker [options]
   --queue NAME               queue to serve (default $FORKLIFT_QUEUE or 'default')
   --concurrency N            child processes (default: available CPUs)
   --prefetch N               extra leased tasks each child may hold in line (default 0).
-                             Raises throughput for many short tasks (several tasks per IPC
-                             message and per claim). Trade-offs: a task is leased, counts as
+                             Raises throughput for many short tasks (a child stores half a
+                             line of results per Redis call). Trade-offs: a task is leased, counts as
                              active and has an attempt charged while it waits in a child's
                              line (its timeout starts only when the child starts it), a busy
                              host holds work an idle host could run, and a high task enqueued
                              now waits behind the lines already taken. Tasks still waiting
-                             when a child dies or the host stops go back with the attempt
-                             refunded.
+                             when a child dies, or as soon as the host begins to stop, go back
+                             with the attempt refunded.
   --weights H,N,L            weighted fetching, e.g. 6,3,1: of every 10 claims, 6 try high
                              first, 3 normal, 1 low, so low cannot starve (default: strict)
   --lease S                  seconds a claimed task stays leased without renewal before another
