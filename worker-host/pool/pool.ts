@@ -429,7 +429,10 @@ export class ProcessPool {
         'recycling child',
       );
       slot.state = 'draining';
-      this.send(slot, { t: 'claiming', on: false });
+      // Past its run count the child's line ends at the limit: let it run. Past its memory, it
+      // should not run more: it hands its line back, to be released for a fresh child.
+      if (slot.rssBytes > this.maxRssBytes) this.send(slot, { t: 'give-back' });
+      else this.send(slot, { t: 'claiming', on: false });
     }
   }
 

@@ -19,10 +19,10 @@
  * stays the bookkeeper (leases, timeouts, crashes, shutdown) but is off the task's path: a task
  * costs one round trip from the child to Redis. Failed runs still go to the parent in `done`,
  * and so do successes the child could not store (Redis unreachable). `claiming` tells the child
- * whether it may lease more (off while its slot is recycled). `give-back` (host shutdown) tells
- * it to finish the run it is in, start nothing more, and hand back in `given-back` every task in
- * its line, and any that reaches it later, so the host releases them at once (attempt refunded)
- * instead of running them in the grace period.
+ * whether it may lease more (off while its slot is recycled). `give-back` (host shutdown, or a
+ * child past its memory limit) tells it to finish the run it is in, start nothing more, and hand
+ * back in `given-back` every task in its line, and any that reaches it later, so the host
+ * releases them at once (attempt refunded) instead of running them on a child that is going.
  *
  * Every `done` and `settled` names the run the child is in or starts next (`head`), so the
  * parent knows which task a timeout or a crash belongs to even when its own messages and the
