@@ -2,7 +2,7 @@
  * Prefetch: with `--prefetch N` each child holds up to 1 + N leased tasks in line and settles
  * them itself in batches. Every task still runs exactly once and a child runs one at a time; a
  * child that dies fails the run it was in and gives back, attempt refunded, the tasks it held
- * in line; a graceful shutdown gives back what is still in line.
+ * in line; so does a child past its memory limit, and a graceful shutdown.
  */
 import { describe, expect, it } from 'vitest';
 import { readRecords, sleep, workerSuite } from './harness.js';
@@ -76,6 +76,25 @@ describe('prefetch', () => {
     const records = readRecords(file);
     expect(records.map((r) => r.tag)).toEqual(['first', 'a', 'b', 'c']);
     expect(new Set(records.map((r) => r.pid)).size).toBe(2);
+  });
+
+  it('a child past its memory limit runs nothing more: its line goes to a fresh child', async () => {
+    const [before, leak, ...after] = await suite.enqueueIds([
+      { type: 'sleep', payload: { ms: 0 }, priority: 'high' },
+      { type: 'leak', payload: { mb: 128 }, priority: 'high' },
+      ...[1, 2, 3].map(() => ({ type: 'sleep', payload: { ms: 0 } })),
+    ]);
+    if (!before || !leak) throw new Error('no ids');
+    await suite.startHost({ concurrency: 1, prefetch: 3, maxChildMemoryMb: 160 });
+    const [first, bloated, ...rest] = await suite.waitForAll([before, leak, ...after]);
+    expect(bloated?.result).toBeGreaterThan(160);
+    // The three leased behind the leak were handed back and ran, first time, on a new child.
+    expect(rest.map((v) => `${v.state}/${v.attempts}`)).toEqual([
+      'succeeded/1',
+      'succeeded/1',
+      'succeeded/1',
+    ]);
+    for (const view of rest) expect(view.result).not.toBe(first?.result);
   });
 
   it('a graceful shutdown gives back the tasks still in line, attempt refunded', async () => {

@@ -148,6 +148,13 @@ function giveBackLine(): void {
   reports.givenBack(queue.splice(0).map((t) => t.task.id));
 }
 
+/** Leases nothing more, starts nothing more, and hands back the line (and what reaches it). */
+function stopLine(): void {
+  claiming = false;
+  keepLine = false;
+  giveBackLine();
+}
+
 async function drain(): Promise<void> {
   if (running || !handlerSet || !keepLine) return;
   running = true;
@@ -160,6 +167,8 @@ async function drain(): Promise<void> {
       const outcome = await runTask(handlerSet, next.task);
       current = undefined;
       ran++;
+      // Past its memory limit the child is about to be recycled: it starts nothing more.
+      if (settler?.watchesMemory && settler.overMemory()) stopLine();
       if (outcome.ok && settler) {
         successes.push({ leased: next, outcome });
         scheduleSettle(settler);
@@ -189,9 +198,7 @@ function onMessage(message: ParentMessage): void {
       claiming = message.on;
       break;
     case 'give-back':
-      claiming = false;
-      keepLine = false;
-      giveBackLine();
+      stopLine();
       noteIdleIfSo();
       break;
     case 'abort':

@@ -73,6 +73,12 @@ export class ChildSettler {
     return Math.max(1, Math.floor(this.config.lineSize / 2));
   }
 
+  /** True when the child's resident memory is past its limit (it is about to be recycled). */
+  overMemory(): boolean {
+    const { maxRssBytes } = this.config;
+    return maxRssBytes !== null && process.memoryUsage.rss() > maxRssBytes;
+  }
+
   /** True when the child has a memory limit (so it measures its resident memory). */
   get watchesMemory(): boolean {
     return this.config.maxRssBytes !== null;
