@@ -41,7 +41,7 @@ let scoreboard: ScoreboardWriter | undefined;
 let successes: Success[] = [];
 /** False while the parent wants no more leases (recycling, shutdown). */
 let claiming = true;
-/** False once the parent asked for the line back (shutdown): nothing more is started. */
+/** False once the line is given back (shutdown, or past the memory limit): nothing more starts. */
 let keepLine = true;
 /** Runs finished by this child, and leases that settles in flight may still bring. */
 let ran = 0;
