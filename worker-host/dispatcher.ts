@@ -26,8 +26,9 @@ import { ClaimLoop } from './claim-loop.js';
 import { type Runnable, toRunnable } from './engine/claimed-task.js';
 import type { ClaimedTask, HostScripts } from './engine/host-scripts.js';
 import type { LaneOrder } from './engine/lane-order.js';
-import type { FinishedRun, ProcessPool, SettledReport, SlotTask } from './pool/pool.js';
+import type { ProcessPool } from './pool/pool.js';
 import type { RunError } from './pool/protocol.js';
+import type { FinishedRun, SettledReport, SlotTask } from './pool/slot-line.js';
 import { SlotTokens } from './slot-tokens.js';
 import { startUpkeep } from './upkeep.js';
 

@@ -19,8 +19,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { QueueStats } from '../shared/queue-client.js';
-import type { FinishedRun, SlotTask } from './pool/pool.js';
 import type { RunError } from './pool/protocol.js';
+import type { FinishedRun, SlotTask } from './pool/slot-line.js';
 
 /** The metrics of one host. */
 export class HostMetrics {

@@ -8,7 +8,7 @@
  * Only free tokens of slots that take work are offered to a claim; the Redis token list
  * mirrors this table (see dispatcher.ts).
  */
-import type { SlotTask } from './pool/pool.js';
+import type { SlotTask } from './pool/slot-line.js';
 
 type TokenEntry =
   | { slot: number; state: 'free' }

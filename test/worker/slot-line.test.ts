@@ -4,8 +4,8 @@
  * that are news or are not.
  */
 import { describe, expect, it } from 'vitest';
-import type { SlotTask } from '../../worker-host/pool/pool.js';
 import type { RunOutcome } from '../../worker-host/pool/protocol.js';
+import type { SlotTask } from '../../worker-host/pool/slot-line.js';
 import { SlotLine } from '../../worker-host/pool/slot-line.js';
 
 const task = (id: string, token = '0.0', timeoutMs = 60_000): SlotTask => ({

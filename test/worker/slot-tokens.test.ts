@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SlotTask } from '../../worker-host/pool/pool.js';
+import type { SlotTask } from '../../worker-host/pool/slot-line.js';
 import { SlotTokens } from '../../worker-host/slot-tokens.js';
 
 const task = (id: string): SlotTask => ({

@@ -17,52 +17,23 @@
  * they report, so its view of each slot's line stays the one the host renews, times and
  * recovers. Those reports are lazy (a few ms behind); before it acts on a child (a deadline, a
  * death, a renewal, shutdown) the pool reads the child's scoreboard (scoreboard.ts) to learn
- * the run it is really in, and while children are busy it looks every WATCH_MS at those that
- * went quiet, so a run they leased themselves and hang in still meets its own timeout.
+ * the run it is really in, and while children are busy it looks at those that went quiet
+ * (scoreboard-watch.ts).
  */
 import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { forkChild } from './fork-child.js';
 import type {
   ChildMessage,
   ChildSettleConfig,
-  CorruptClaim,
   LeasedTask,
   ParentMessage,
   RunError,
-  RunOutcome,
 } from './protocol.js';
-import { makeScoreboardDir, readScoreboard, removeScoreboardDir } from './scoreboard.js';
-import { SlotLine } from './slot-line.js';
-
-/** A task assigned to a slot, with what the host needs to finish it in Redis. */
-export interface SlotTask extends LeasedTask {
-  /** When it became the head of its slot's queue (the child started it). */
-  startedAt?: number;
-  /** Learnt from the scoreboard, not yet from a report: it may have finished already. */
-  unconfirmed?: boolean;
-}
-
-/** A finished run and how it ended. */
-export interface FinishedRun {
-  task: SlotTask;
-  outcome: RunOutcome;
-}
-
-/** What a child reported of the runs it settled itself. */
-export interface SettledReport {
-  /** The runs stored; `stored[i]` false: the lease of `finished[i]` had been lost. */
-  finished: FinishedRun[];
-  stored: boolean[];
-  /** Tasks the child leased to its tokens (already in its line). */
-  claimed: SlotTask[];
-  /** Tasks the child leased that do not decode (not run; to be sent to dead). */
-  corrupt: CorruptClaim[];
-  /** Each token the report touched: the task holding it now, or undefined when it is free. */
-  tokens: Map<string, SlotTask | undefined>;
-}
+import { readScoreboard } from './scoreboard.js';
+import { ScoreboardWatch } from './scoreboard-watch.js';
+import { type FinishedRun, type SettledReport, SlotLine, type SlotTask } from './slot-line.js';
 
 /** What the pool tells its owner. */
 export interface PoolEvents {
@@ -104,9 +75,6 @@ export interface PoolOptions {
 
 type SlotState = 'starting' | 'ready' | 'draining' | 'stopped';
 
-/** How often the pool looks at the scoreboards of busy children that have not reported. */
-const WATCH_MS = 50;
-
 interface Slot {
   index: number;
   state: SlotState;
@@ -131,8 +99,7 @@ export class ProcessPool {
   private closing = false;
   private readonly maxTasks: number;
   private readonly maxRssBytes: number;
-  private scoreboardDir: string | undefined;
-  private watch: NodeJS.Timeout | undefined;
+  private readonly scoreboards: ScoreboardWatch<Slot>;
 
   constructor(private readonly options: PoolOptions) {
     this.maxTasks = options.maxTasksPerChild ?? Number.POSITIVE_INFINITY;
@@ -153,11 +120,12 @@ export class ProcessPool {
       };
       return slot;
     });
+    this.scoreboards = new ScoreboardWatch(this.slots, (slot) => this.refreshHead(slot));
   }
 
   /** Starts every child. */
   start(): void {
-    if (this.options.settle) this.scoreboardDir = makeScoreboardDir();
+    if (this.options.settle) this.scoreboards.open();
     for (const slot of this.slots) this.spawn(slot);
   }
 
@@ -185,7 +153,7 @@ export class ProcessPool {
     const slot = this.slots[slotIndex];
     if (!slot?.child) throw new Error(`slot ${slotIndex} has no child`);
     const wasIdle = slot.line.add(task);
-    if (wasIdle) this.startWatch();
+    if (wasIdle) this.scoreboards.busy();
     slot.unsent.push({
       token: task.token,
       lease: task.lease,
@@ -224,34 +192,8 @@ export class ProcessPool {
       slot.unsent = [];
       slot.state = 'stopped';
     }
-    if (this.scoreboardDir) removeScoreboardDir(this.scoreboardDir);
-    this.scoreboardDir = undefined;
-    this.stopWatch();
+    this.scoreboards.close();
     return held;
-  }
-
-  /** Starts the scoreboard watch (children settle directly and one is busy). */
-  private startWatch(): void {
-    if (this.watch || !this.scoreboardDir) return;
-    this.watch = setInterval(() => this.watchTick(), WATCH_MS);
-    this.watch.unref();
-  }
-
-  private stopWatch(): void {
-    if (this.watch) clearInterval(this.watch);
-    this.watch = undefined;
-  }
-
-  /** Looks at the scoreboards of busy children that went quiet; stops when none is busy. */
-  private watchTick(): void {
-    let busy = false;
-    const quietSince = Date.now() - WATCH_MS;
-    for (const slot of this.slots) {
-      if (slot.line.length === 0) continue;
-      busy = true;
-      if (slot.line.reportedAt < quietSince) this.refreshHead(slot);
-    }
-    if (!busy) this.stopWatch();
   }
 
   /**
@@ -303,8 +245,8 @@ export class ProcessPool {
     slot.line.reset();
     const childEnv: Record<string, string> = {};
     const settle = this.childSettleConfig();
-    if (settle && this.scoreboardDir) {
-      slot.scoreboard = join(this.scoreboardDir, `slot-${slot.index}-${slot.generation}`);
+    slot.scoreboard = this.scoreboards.fileFor(`slot-${slot.index}-${slot.generation}`);
+    if (settle && slot.scoreboard) {
       childEnv.FORKLIFT_CHILD_SETTLE = JSON.stringify(settle);
       childEnv.FORKLIFT_CHILD_SCOREBOARD = slot.scoreboard;
     }
@@ -345,10 +287,8 @@ export class ProcessPool {
         break;
       case 'done': {
         slot.rssBytes = message.rssBytes;
-        slot.line.noteReport(message.seq);
-        const headBefore = slot.line.head;
-        const finished = this.takeFinished(slot, message.results);
-        slot.line.syncHead(headBefore, message.head);
+        const finished = slot.line.applyDone(message, this.unknownRun(slot));
+        slot.tasksRun += finished.length;
         // Decide on recycling before the outcomes go out, so no next task is leased to a child
         // that is about to be replaced.
         this.markForRecycle(slot);
@@ -358,38 +298,16 @@ export class ProcessPool {
       }
       case 'settled': {
         slot.rssBytes = message.rssBytes;
-        slot.line.noteReport(message.seq);
-        const headBefore = slot.line.head;
-        // The child holds these already: mirror them, do not send them. Leases first: a lazy
-        // report may both lease a task and finish it.
-        const claimed = slot.line.mirrorLeased(message.claimed);
-        const finished = this.takeFinished(
-          slot,
-          message.ids.map((id, i) => ({ id, ms: message.ms[i] ?? 0, ok: true })),
-        );
-        // Where each token the report touched stands now: held by a task still in the line, or
-        // free.
-        const tokens = new Map<string, SlotTask | undefined>();
-        for (const { token } of [...claimed, ...finished.map((f) => f.task)]) {
-          tokens.set(token, slot.line.holderOf(token));
-        }
-        slot.line.syncHead(headBefore, message.head);
+        // The child holds the tasks it leased already: mirrored, not sent.
+        const report = slot.line.applySettled(message, this.unknownRun(slot));
+        slot.tasksRun += report.finished.length;
         this.markForRecycle(slot);
-        this.options.events.settled(slot.index, {
-          finished,
-          stored: message.stored,
-          claimed,
-          corrupt: message.corrupt,
-          tokens,
-        });
+        this.options.events.settled(slot.index, report);
         this.stopIfDone(slot);
         break;
       }
       case 'given-back': {
-        slot.line.noteReport(message.seq);
-        const headBefore = slot.line.head;
-        const tasks = slot.line.remove(message.ids);
-        slot.line.syncHead(headBefore, message.head);
+        const tasks = slot.line.applyGivenBack(message);
         if (tasks.length > 0) this.options.events.givenBack(slot.index, tasks);
         this.stopIfDone(slot);
         break;
@@ -401,16 +319,13 @@ export class ProcessPool {
     }
   }
 
-  /** Removes the reported runs from the slot's line and counts them. */
-  private takeFinished(slot: Slot, results: RunOutcome[]): FinishedRun[] {
-    const finished = slot.line.finish(results, (id) =>
+  /** Logs a report of a run the slot does not hold. */
+  private unknownRun(slot: Slot): (id: string) => void {
+    return (id) =>
       this.options.logger.warn(
         { slot: slot.index, taskId: id },
         'outcome for a task the slot does not hold',
-      ),
-    );
-    slot.tasksRun += finished.length;
-    return finished;
+      );
   }
 
   private stopIfDone(slot: Slot): void {

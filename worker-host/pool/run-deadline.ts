@@ -3,7 +3,7 @@
  * its deadline when it becomes the head and re-armed lazily (when the timer fires early for a
  * head that started later), so a long line of short runs costs no timer churn.
  */
-import type { SlotTask } from './pool.js';
+import type { SlotTask } from './slot-line.js';
 
 /** One slot's run clock. */
 export class RunDeadline {

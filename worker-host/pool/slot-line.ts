@@ -10,10 +10,38 @@
  * report adds nothing and is ignored: that is what keeps a finished run from being taken for
  * one not reported yet.
  */
-import type { FinishedRun, SlotTask } from './pool.js';
-import type { LeasedTask, RunOutcome } from './protocol.js';
+import type { ChildMessage, CorruptClaim, LeasedTask, RunOutcome } from './protocol.js';
 import { RunDeadline } from './run-deadline.js';
 import type { ScoreboardEntry } from './scoreboard.js';
+
+/** A task assigned to a slot, with what the host needs to finish it in Redis. */
+export interface SlotTask extends LeasedTask {
+  /** When it became the head of its slot's queue (the child started it). */
+  startedAt?: number;
+  /** Learnt from the scoreboard, not yet from a report: it may have finished already. */
+  unconfirmed?: boolean;
+}
+
+/** A finished run and how it ended. */
+export interface FinishedRun {
+  task: SlotTask;
+  outcome: RunOutcome;
+}
+
+/** What a child reported of the runs it settled itself. */
+export interface SettledReport {
+  /** The runs stored; `stored[i]` false: the lease of `finished[i]` had been lost. */
+  finished: FinishedRun[];
+  stored: boolean[];
+  /** Tasks the child leased to its tokens (already in its line). */
+  claimed: SlotTask[];
+  /** Tasks the child leased that do not decode (not run; to be sent to dead). */
+  corrupt: CorruptClaim[];
+  /** Each token the report touched: the task holding it now, or undefined when it is free. */
+  tokens: Map<string, SlotTask | undefined>;
+}
+
+type Report<T extends ChildMessage['t']> = Extract<ChildMessage, { t: T }>;
 
 /** One child's line as the host sees it. */
 export class SlotLine {
@@ -59,6 +87,45 @@ export class SlotLine {
     this.deadline.start();
     this.reportedAt = Date.now();
     return true;
+  }
+
+  /** A `done` report: removes and returns the runs that ended (for the host to settle). */
+  applyDone(report: Report<'done'>, unknown: (id: string) => void): FinishedRun[] {
+    return this.fromReport(report, () => this.finish(report.results, unknown));
+  }
+
+  /**
+   * A `settled` report: mirrors the tasks the child leased itself (first: a lazy report may both
+   * lease a task and finish it), removes the runs it stored, and says where each token it touched
+   * stands now.
+   */
+  applySettled(report: Report<'settled'>, unknown: (id: string) => void): SettledReport {
+    return this.fromReport(report, () => {
+      const claimed = this.mirrorLeased(report.claimed);
+      const finished = this.finish(
+        report.ids.map((id, i) => ({ id, ms: report.ms[i] ?? 0, ok: true })),
+        unknown,
+      );
+      const tokens = new Map<string, SlotTask | undefined>();
+      for (const { token } of [...claimed, ...finished.map((f) => f.task)]) {
+        tokens.set(token, this.holderOf(token));
+      }
+      return { finished, stored: report.stored, claimed, corrupt: report.corrupt, tokens };
+    });
+  }
+
+  /** A `given-back` report: removes and returns the tasks handed back unstarted. */
+  applyGivenBack(report: Report<'given-back'>): SlotTask[] {
+    return this.fromReport(report, () => this.remove(report.ids));
+  }
+
+  /** Applies a report, then puts the run it names first. */
+  private fromReport<T>(report: { seq: number; head: string | null }, apply: () => T): T {
+    this.noteReport(report.seq);
+    const headBefore = this.tasks[0];
+    const result = apply();
+    this.syncHead(headBefore, report.head);
+    return result;
   }
 
   /** A report came, written after scoreboard write `seq`. */
