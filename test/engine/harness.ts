@@ -18,7 +18,13 @@ import {
 } from '../../shared/scripts/index.js';
 import { pairsToObject } from '../../shared/task-record.js';
 import { ioredisTransport } from '../../worker-host/redis/ioredis-transport.js';
-import { deleteNamespace, testNamespace, testQueue, testRedis } from '../support/redis.js';
+import {
+  deleteNamespace,
+  scanKeys,
+  testNamespace,
+  testQueue,
+  testRedis,
+} from '../support/redis.js';
 
 /** One task of a raw enqueue call; unset fields take the default policy. */
 export interface TaskInit {
@@ -77,9 +83,7 @@ export function claimedFrom(reply: readonly unknown[], from: number): Claimed[] 
   );
 }
 
-/** Sleeps `ms` milliseconds. */
-export const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep } from '../support/redis.js';
 
 /** One queue of its own, with helpers to run scripts and read its keys. */
 export class EngineQueue {
@@ -166,14 +170,7 @@ export class EngineQueue {
 
   /** Every key of this queue, sorted. */
   async allKeys(): Promise<string[]> {
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await this.redis.scan(cursor, 'MATCH', `${this.keys.prefix}*`);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== '0');
-    return keys.sort();
+    return (await scanKeys(this.redis, `${this.keys.prefix}*`)).sort();
   }
 
   /** A snapshot of every key of this queue (type, value, TTL) to prove nothing was written. */

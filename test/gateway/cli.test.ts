@@ -4,32 +4,16 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { type CliRun, ROOT, runForklift, TSX } from '../support/cli.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const tsx = `${root}node_modules/.bin/tsx`;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function forklift(args: string[], env: Record<string, string | undefined>): Promise<Run> {
-  const child = spawn(tsx, ['worker-host/cli/main.ts', 'gateway', ...args], {
-    cwd: root,
-    env: { ...process.env, FORKLIFT_GATEWAY_TOKENS: undefined, ...env },
+/** `forklift gateway ARGS` with no gateway tokens but those of `env`. */
+function forklift(args: string[], env: Record<string, string | undefined>): Promise<CliRun> {
+  return runForklift(['gateway', ...args], {
+    ...process.env,
+    FORKLIFT_GATEWAY_TOKENS: undefined,
+    ...env,
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  return once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
 }
 
 describe('forklift gateway', () => {
@@ -60,8 +44,8 @@ describe('forklift gateway', () => {
 
   it('serves until SIGTERM, then exits 0 without logging the token', async () => {
     const token = `cli-${Math.random().toString(36).slice(2)}`;
-    const child = spawn(tsx, ['worker-host/cli/main.ts', 'gateway', '--port', '0'], {
-      cwd: root,
+    const child = spawn(TSX, ['worker-host/cli/main.ts', 'gateway', '--port', '0'], {
+      cwd: ROOT,
       env: { ...process.env, FORKLIFT_GATEWAY_TOKENS: token, FORKLIFT_LOG_LEVEL: 'debug' },
     });
     let out = '';

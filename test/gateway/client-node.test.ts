@@ -3,9 +3,10 @@
  * responses, read-your-writes), against the gateway in front of the real Redis.
  */
 import { Redis } from '@upstash/redis';
-import { Redis as IORedis } from 'ioredis';
+import type { Redis as IORedis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { deleteKeysByPrefix, testRedis } from '../support/redis.js';
 
 const P = 't:gw-client:';
 let gw: TestGateway;
@@ -15,12 +16,11 @@ let direct: IORedis;
 beforeAll(async () => {
   gw = await startTestGateway();
   redis = new Redis({ url: gw.url, token: gw.token, enableTelemetry: false });
-  direct = new IORedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  direct = testRedis();
 });
 
 afterAll(async () => {
-  const keys = await direct.keys(`${P}*`);
-  if (keys.length > 0) await direct.del(...keys);
+  await deleteKeysByPrefix(direct, P);
   direct.disconnect();
   await gw?.close();
 });

@@ -5,7 +5,7 @@
  * against a throwaway redis-server.
  */
 import { Redis } from '@upstash/redis';
-import { Redis as IORedis } from 'ioredis';
+import type { Redis as IORedis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   startTestGateway,
@@ -13,6 +13,7 @@ import {
   type TestGateway,
   type ThrowawayRedis,
 } from '../support/gateway.js';
+import { deleteKeysByPrefix, testRedis } from '../support/redis.js';
 
 const P = 't:gw-conf:';
 const k = (name: string) => `${P}${name}`;
@@ -31,12 +32,11 @@ beforeAll(async () => {
   ]);
   redis = new Redis({ url: gw.url, token: gw.token, enableTelemetry: false });
   spareRedis = new Redis({ url: spareGw.url, token: spareGw.token, enableTelemetry: false });
-  direct = new IORedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  direct = testRedis();
 });
 
 afterAll(async () => {
-  const keys = await direct.keys(`${P}*`);
-  if (keys.length > 0) await direct.del(...keys);
+  await deleteKeysByPrefix(direct, P);
   direct.disconnect();
   await Promise.all([gw?.close(), spareGw?.close()]);
   await spare?.kill();

@@ -2,9 +2,10 @@
  * Raw HTTP against the gateway, part 2: encoding at every depth, refused commands, read-only
  * tokens and the allowlist. Part 1 is http.test.ts.
  */
-import { Redis as IORedis } from 'ioredis';
+import type { Redis as IORedis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { deleteKeysByPrefix, testRedis } from '../support/redis.js';
 import { b64, call } from './http-call.js';
 
 const P = 't:gw-http2:';
@@ -14,12 +15,11 @@ let direct: IORedis;
 
 beforeAll(async () => {
   [gw, edgeOnly] = await Promise.all([startTestGateway(), startTestGateway({ allow: 'forklift' })]);
-  direct = new IORedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  direct = testRedis();
 });
 
 afterAll(async () => {
-  const keys = await direct.keys(`${P}*`);
-  if (keys.length > 0) await direct.del(...keys);
+  await deleteKeysByPrefix(direct, P);
   direct.disconnect();
   await Promise.all([gw?.close(), edgeOnly?.close()]);
 });

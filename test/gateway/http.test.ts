@@ -3,9 +3,10 @@
  * (status codes, JSON error bodies, `_token`, body limit, path-style commands). Part 2 is
  * http-commands.test.ts.
  */
-import { Redis as IORedis } from 'ioredis';
+import type { Redis as IORedis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { deleteKeysByPrefix, testRedis } from '../support/redis.js';
 import { b64, call } from './http-call.js';
 
 const P = 't:gw-http:';
@@ -18,12 +19,11 @@ beforeAll(async () => {
     startTestGateway(),
     startTestGateway({ config: { maxBodyBytes: 1024 } }),
   ]);
-  direct = new IORedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  direct = testRedis();
 });
 
 afterAll(async () => {
-  const keys = await direct.keys(`${P}*`);
-  if (keys.length > 0) await direct.del(...keys);
+  await deleteKeysByPrefix(direct, P);
   direct.disconnect();
   await Promise.all([gw?.close(), small?.close()]);
 });

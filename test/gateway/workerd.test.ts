@@ -4,10 +4,11 @@
  */
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { Redis as IORedis } from 'ioredis';
+import type { Redis as IORedis } from 'ioredis';
 import { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { deleteKeysByPrefix, testRedis } from '../support/redis.js';
 
 const P = 't:gw-workerd:';
 let gw: TestGateway;
@@ -31,7 +32,7 @@ async function bundle(entry: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  direct = new IORedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  direct = testRedis();
   await direct.set(`${P}bin`, Buffer.from([0xe2, 0x82, 0xac, 0xff, 0x41]));
   gw = await startTestGateway();
   mf = new Miniflare({
@@ -46,8 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await mf?.dispose();
   await gw?.close();
-  const keys = await direct.keys(`${P}*`);
-  if (keys.length > 0) await direct.del(...keys);
+  await deleteKeysByPrefix(direct, P);
   direct.disconnect();
 });
 

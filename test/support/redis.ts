@@ -20,20 +20,37 @@ export function testRedis(): Redis {
   return new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 3 });
 }
 
-/** Deletes every key under `namespace`. */
-export async function deleteNamespace(redis: Redis, namespace: string): Promise<void> {
+/** Every key matching `pattern` (SCAN, so the server is never blocked). */
+export async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+  const found: string[] = [];
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${namespace}:*`, 'COUNT', 1000);
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
     cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
+    found.push(...keys);
   } while (cursor !== '0');
+  return found;
+}
+
+/** Deletes every key that starts with `prefix`. */
+export async function deleteKeysByPrefix(redis: Redis, prefix: string): Promise<void> {
+  const keys = await scanKeys(redis, `${prefix}*`);
+  for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
+}
+
+/** Deletes every key under `namespace`. */
+export function deleteNamespace(redis: Redis, namespace: string): Promise<void> {
+  return deleteKeysByPrefix(redis, `${namespace}:`);
 }
 
 /** A QueueClient over ioredis for `namespace`. */
 export function testQueue(redis: Redis, namespace: string, queue = 'default'): QueueClient {
   return new QueueClient(ioredisTransport(redis), { namespace, queue });
 }
+
+/** Sleeps `ms` milliseconds. */
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` every `intervalMs` until it returns a truthy value, or fails after `timeoutMs`. */
 export async function waitFor<T>(

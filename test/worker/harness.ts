@@ -9,7 +9,6 @@ import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, afterEach } from 'vitest';
@@ -21,15 +20,18 @@ import type { TaskState } from '../../shared/task-state.js';
 import { startWorkerHost, type WorkerHost } from '../../worker-host/host.js';
 import type { WorkerOptions } from '../../worker-host/worker-options.js';
 import { FIXTURE_HANDLERS, fixtureTasks, type RecordLine } from '../fixtures/handlers.js';
-import { deleteNamespace, testNamespace, testQueue, testRedis, waitFor } from '../support/redis.js';
+import { ROOT, TSX } from '../support/cli.js';
+import {
+  deleteNamespace,
+  scanKeys,
+  testNamespace,
+  testQueue,
+  testRedis,
+  waitFor,
+} from '../support/redis.js';
 
-/** The repository root (the CLI runs from there). */
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** The tsx binary that runs the CLI from source. */
-export const TSX = join(ROOT, 'node_modules/.bin/tsx');
-
-export const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
+export { ROOT, runForklift as forklift, TSX } from '../support/cli.js';
+export { sleep } from '../support/redis.js';
 
 /**
  * Per-file context: a namespace, a Redis connection, a queue client, a scratch directory, and
@@ -162,15 +164,8 @@ export function workerSuite(name: string) {
     },
 
     /** Every key under the namespace. */
-    async allKeys(): Promise<string[]> {
-      const found: string[] = [];
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${namespace}:*`, 'COUNT', 1000);
-        cursor = next;
-        found.push(...keys);
-      } while (cursor !== '0');
-      return found;
+    allKeys(): Promise<string[]> {
+      return scanKeys(redis, `${namespace}:*`);
     },
   };
 }
@@ -187,28 +182,6 @@ export function readRecords(file: string): RecordLine[] {
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as RecordLine);
-}
-
-/** What a finished CLI run printed. */
-export interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `forklift ARGS` to completion with `env`. */
-export async function forklift(args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
-  const child = spawn(TSX, ['worker-host/cli/main.ts', ...args], { cwd: ROOT, env });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const [code] = await once(child, 'exit');
-  return { code: code as number | null, stdout, stderr };
 }
 
 /**
