@@ -1,18 +1,12 @@
 /**
  * The official Node client's command surface through the gateway: one representative call per
  * command family the client exposes (Redis 7.0 commands; Upstash-only extensions, JSON and search
- * are out of scope). Destructive commands (FLUSHDB, FLUSHALL, SCRIPT FLUSH, FUNCTION FLUSH) run
- * against a throwaway redis-server.
+ * are out of scope). The destructive ones are in conformance-destructive.test.ts.
  */
 import { Redis } from '@upstash/redis';
 import type { Redis as IORedis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  startTestGateway,
-  startThrowawayRedis,
-  type TestGateway,
-  type ThrowawayRedis,
-} from '../support/gateway.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { deleteKeysByPrefix, testRedis } from '../support/redis.js';
 
 const P = 't:gw-conf:';
@@ -20,26 +14,17 @@ const k = (name: string) => `${P}${name}`;
 let gw: TestGateway;
 let redis: Redis;
 let direct: IORedis;
-let spare: ThrowawayRedis;
-let spareGw: TestGateway;
-let spareRedis: Redis;
 
 beforeAll(async () => {
-  spare = await startThrowawayRedis();
-  [gw, spareGw] = await Promise.all([
-    startTestGateway(),
-    startTestGateway({ redisUrl: spare.url }),
-  ]);
+  gw = await startTestGateway();
   redis = new Redis({ url: gw.url, token: gw.token, enableTelemetry: false });
-  spareRedis = new Redis({ url: spareGw.url, token: spareGw.token, enableTelemetry: false });
   direct = testRedis();
 });
 
 afterAll(async () => {
   await deleteKeysByPrefix(direct, P);
   direct.disconnect();
-  await Promise.all([gw?.close(), spareGw?.close()]);
-  await spare?.kill();
+  await gw?.close();
 });
 
 describe('strings', () => {
@@ -437,18 +422,5 @@ describe('server and connection commands', () => {
     expect(Math.abs(Number(seconds) - Date.now() / 1000)).toBeLessThan(5);
     expect(Number(micros)).toBeGreaterThanOrEqual(0);
     expect(await redis.publish(k('chan'), 'nobody listens')).toBe(0);
-  });
-
-  it('destructive commands on a throwaway server: flushdb, flushall, scriptFlush, functions.flush', async () => {
-    await spareRedis.set('a', 1);
-    expect(await spareRedis.dbsize()).toBe(1);
-    expect(await spareRedis.flushdb()).toBe('OK');
-    await spareRedis.set('b', 1);
-    expect(await spareRedis.flushall([{ async: true }])).toBe('OK');
-    expect(await spareRedis.dbsize()).toBe(0);
-    const sha = await spareRedis.scriptLoad('return 1');
-    expect(await spareRedis.scriptFlush({ sync: true })).toBe('OK');
-    expect(await spareRedis.scriptExists(sha)).toEqual([0]);
-    expect(await spareRedis.functions.flush()).toBe('OK');
   });
 });
