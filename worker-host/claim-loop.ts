@@ -29,8 +29,8 @@ export interface ClaimLoopOptions {
   leaseMs: number;
   maxBlockMs: number;
   log: Logger;
-  /** Takes a leased task (the token is already marked claiming). */
-  adopt: (claimed: ClaimedTask) => void;
+  /** Takes what a claim leased to the `offered` tokens (the ones that got none are free again). */
+  handOut: (offered: readonly string[], leased: readonly ClaimedTask[]) => void;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -56,12 +56,22 @@ export class ClaimLoop {
     this.done = this.loop();
   }
 
+  /**
+   * Wakes the loop from its in-memory wait (all tokens were busy). Enough when a token frees
+   * after a lease attempt that found no work: a loop blocked in BLPOP is woken by the signal any
+   * new work leaves, so it needs no wake of its own (which would cost Redis a few commands).
+   */
+  wakeIfIdle(): void {
+    if (!this.idleWaiter) return;
+    const resolve = this.idleWaiter;
+    this.idleWaiter = undefined;
+    resolve();
+  }
+
   /** Wakes the loop: from its in-memory wait at once, from BLPOP through the wake list. */
   wake(): void {
     if (this.idleWaiter) {
-      const resolve = this.idleWaiter;
-      this.idleWaiter = undefined;
-      resolve();
+      this.wakeIfIdle();
     } else if (this.blocked && !this.wakePending && this.running) {
       this.wakePending = true;
       const wakeKey = this.o.keys.wake(this.o.scripts.hostId);
@@ -106,12 +116,7 @@ export class ClaimLoop {
         const reply = await scripts.claim(free, this.o.leaseMs, this.o.laneOrder.next());
         failures = 0;
         nextDelayedAt = reply.nextDelayedAt;
-        const used = new Set<string>();
-        for (const claimed of reply.tasks) {
-          used.add(claimed.token);
-          this.o.adopt(claimed);
-        }
-        for (const token of free) if (!used.has(token)) tokens.free(token);
+        this.o.handOut(free, reply.tasks);
         claimedAll = reply.tasks.length === free.length;
       } catch (error) {
         for (const token of free) tokens.free(token);

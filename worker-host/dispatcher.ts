@@ -15,17 +15,18 @@
  * Successful runs make that call from the child itself (direct settling, pool/protocol.ts): the
  * dispatcher then only mirrors what the child reports (onSettled), off the task's path.
  *
- * Lease renewal and the maintenance tick (heartbeat, reap, promote) are in upkeep.ts.
+ * The Redis writes that end runs, with their retry policy, are in outcome-writer.ts; lease
+ * renewal and the maintenance tick (heartbeat, reap, promote) in upkeep.ts.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CorruptRecordError } from '../shared/errors.js';
 import type { QueueKeys } from '../shared/keys.js';
-import { pairsToObject } from '../shared/task-record.js';
 import { ClaimLoop } from './claim-loop.js';
-import { type Runnable, toRunnable } from './engine/claimed-task.js';
+import { corruptRunnable, type Runnable, toRunnable } from './engine/claimed-task.js';
 import type { ClaimedTask, HostScripts } from './engine/host-scripts.js';
 import type { LaneOrder } from './engine/lane-order.js';
+import { type NextClaim, OutcomeWriter } from './outcome-writer.js';
 import type { ProcessPool } from './pool/pool.js';
 import type { RunError } from './pool/protocol.js';
 import type { FinishedRun, SettledReport, SlotTask } from './pool/slot-line.js';
@@ -39,15 +40,13 @@ export interface DispatcherTiming {
   maxBlockMs: number;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Runs the claim loop and settles every run in Redis. */
+/** Runs the claim loop and hands leased tasks to the pool. */
 export class Dispatcher {
   private readonly tokens: SlotTokens;
   private readonly claimLoop: ClaimLoop;
+  private readonly writer: OutcomeWriter;
   /** Per-run debug lines cost an object per task on the hot path: built only when logged. */
   private readonly debug: boolean;
-  private readonly pending = new Set<Promise<unknown>>();
   private stopUpkeep: () => void = () => {};
   /** Set during shutdown once running tasks were told to abort: their failures are released. */
   private abortedForShutdown = false;
@@ -77,7 +76,13 @@ export class Dispatcher {
       leaseMs: timing.leaseMs,
       maxBlockMs: timing.maxBlockMs,
       log,
-      adopt: (claimed) => this.adopt(claimed),
+      handOut: (offered, leased) => this.handOut(offered, leased),
+    });
+    this.writer = new OutcomeWriter({
+      scripts,
+      log,
+      handOut: (offered, leased) => this.handOut(offered, leased),
+      keepTrying: () => this.claimLoop.isRunning,
     });
   }
 
@@ -96,7 +101,7 @@ export class Dispatcher {
       leaseMs: this.timing.leaseMs,
       tickMs: this.timing.tickMs,
       log: this.log,
-      track: (promise) => void this.track(promise),
+      track: (promise) => void this.writer.track(promise),
       beforeRenew: () => this.pool.refreshHeads(),
     });
   }
@@ -117,33 +122,14 @@ export class Dispatcher {
       if (outcome.ok) {
         succeeded.push(task);
         results.push(outcome.resultJson ?? 'null');
-        if (this.debug) {
-          this.log.debug(
-            { taskId: task.task.id, type: task.task.type, attempt: task.task.attempt },
-            'task succeeded',
-          );
-        }
+        this.logRun('task succeeded', task);
       } else if (this.abortedForShutdown) {
-        this.release([task], 'aborted by shutdown');
+        this.writer.release([task], 'aborted by shutdown');
       } else {
-        this.failRun(slot, task, outcome.error);
+        this.writer.fail(task, outcome.error, this.nextClaim(slot));
       }
     }
-    if (succeeded.length === 0) return;
-    const next = this.nextClaim(slot);
-    const runs = succeeded.map((task, i) => ({
-      token: task.token,
-      id: task.task.id,
-      lease: task.lease,
-      resultJson: results[i] ?? 'null',
-    }));
-    this.settle(succeeded, async () => {
-      const reply = await this.scripts.complete(runs, next);
-      reply.stored.forEach((stored, i) => {
-        if (!stored) this.warnLost(succeeded[i]);
-      });
-      return reply.next;
-    });
+    if (succeeded.length > 0) this.writer.complete(succeeded, results, this.nextClaim(slot));
   }
 
   /**
@@ -153,32 +139,20 @@ export class Dispatcher {
    */
   onSettled(slot: number, { finished, stored, claimed, corrupt, tokens }: SettledReport): void {
     finished.forEach(({ task }, i) => {
-      if (!stored[i]) this.warnLost(task);
-      else if (this.debug) {
-        this.log.debug(
-          { taskId: task.task.id, type: task.task.type, attempt: task.task.attempt },
-          'task succeeded',
-        );
-      }
+      if (!stored[i]) this.writer.lost(task);
+      else this.logRun('task succeeded', task);
     });
     for (const [token, holder] of tokens) {
       if (holder) this.tokens.busy(token, holder);
       else this.freeToken(token);
     }
-    for (const task of claimed) {
-      if (this.debug) {
-        this.log.debug(
-          { taskId: task.task.id, type: task.task.type, attempt: task.task.attempt, slot },
-          'task started',
-        );
-      }
-    }
+    if (this.debug) for (const task of claimed) this.logRun('task started', task, slot);
     for (const claim of corrupt) this.adopt(claim);
   }
 
   /** A child handed back tasks it had not started (shutdown): release them, attempt refunded. */
   onGivenBack(tasks: SlotTask[]): void {
-    this.release(tasks, 'handed back unstarted at shutdown');
+    this.writer.release(tasks, 'handed back unstarted at shutdown');
   }
 
   /** The pool learnt of a run from a child's scoreboard: its token is busy with it. */
@@ -189,109 +163,24 @@ export class Dispatcher {
   /** A child died: fail the run it was in, release the tasks it had not started. */
   onLost(slot: number, running: SlotTask | undefined, error: RunError, waiting: SlotTask[]): void {
     if (running) {
-      if (this.abortedForShutdown) this.release([running], 'child stopped by shutdown');
-      else this.failRun(slot, running, error);
+      if (this.abortedForShutdown) this.writer.release([running], 'child stopped by shutdown');
+      else this.writer.fail(running, error, this.nextClaim(slot));
     }
-    if (waiting.length > 0) this.release(waiting, 'child died before starting them');
+    if (waiting.length > 0) this.writer.release(waiting, 'child died before starting them');
   }
 
-  private failRun(slot: number, task: SlotTask, error: RunError): void {
-    const next = this.nextClaim(slot);
-    const log = error.unrecoverable ? this.log.error.bind(this.log) : this.log.warn.bind(this.log);
-    log(
-      {
-        taskId: task.task.id,
-        type: task.task.type,
-        attempt: task.task.attempt,
-        error: error.message,
-        errorName: error.name,
-      },
-      'task attempt failed',
-    );
-    const message =
-      error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
-    this.settle([task], async () => {
-      const reply = await this.scripts.fail(
-        task.token,
-        task.task.id,
-        task.lease,
-        message,
-        error.unrecoverable,
-        next,
-      );
-      if (!reply.stored) this.warnLost(task);
-      else if (reply.outcome === 'dead') {
-        this.log.error({ taskId: task.task.id, type: task.task.type }, 'task is dead');
-      }
-      return reply.next ? [reply.next] : [];
-    });
-  }
-
-  private nextClaim(slot: number): { leaseMs: number; order: string } | undefined {
+  private nextClaim(slot: number): NextClaim {
     return this.claimLoop.isRunning && this.pool.accepting(slot)
       ? { leaseMs: this.timing.leaseMs, order: this.laneOrder.next() }
       : undefined;
   }
 
-  private warnLost(task: SlotTask | undefined): void {
-    this.log.warn(
-      { taskId: task?.task.id },
-      'lease was lost before the run ended; its outcome was not stored',
-    );
-  }
-
-  /**
-   * Runs a finishing call (complete or fail), retrying while Redis is unreachable, then hands
-   * each leased next task to its token and frees the tokens that got none. Until then the
-   * tokens stay busy with their tasks, so lease renewals keep covering them.
-   */
-  private settle(tasks: readonly SlotTask[], call: () => Promise<ClaimedTask[]>): void {
-    const attempt = async (): Promise<void> => {
-      for (let tries = 0; ; tries++) {
-        try {
-          const leased = await call();
-          const reused = new Set<string>();
-          for (const claimed of leased) {
-            reused.add(claimed.token);
-            this.adopt(claimed);
-          }
-          for (const task of tasks) if (!reused.has(task.token)) this.freeToken(task.token);
-          return;
-        } catch (error) {
-          const ids = tasks.map((t) => t.task.id);
-          if (!this.claimLoop.isRunning && tries >= 3) {
-            this.log.error(
-              { taskIds: ids, err: error },
-              'could not store the outcome; the lease will expire and the task will run again',
-            );
-            for (const task of tasks) this.freeToken(task.token);
-            return;
-          }
-          this.log.warn({ taskIds: ids, err: error }, 'storing the outcome failed; retrying');
-          await sleep(Math.min(250 * 2 ** tries, 5_000));
-        }
-      }
-    };
-    void this.track(attempt());
-  }
-
-  private release(tasks: SlotTask[], why: string): void {
-    this.log.info({ taskIds: tasks.map((t) => t.task.id), why }, 'releasing tasks');
-    const items = tasks.map((t) => [t.task.id, t.lease, t.token] as const);
-    void this.track(
-      this.scripts.release(items).then(
-        () => {
-          for (const t of tasks) this.freeToken(t.token);
-        },
-        (error: unknown) => {
-          this.log.error(
-            { err: error, taskIds: tasks.map((t) => t.task.id) },
-            'release failed; the leases will expire',
-          );
-          for (const t of tasks) this.freeToken(t.token);
-        },
-      ),
-    );
+  /** Tasks leased to `offered` tokens: each goes to its slot; the tokens that got none are free. */
+  private handOut(offered: readonly string[], leased: readonly ClaimedTask[]): void {
+    for (const claimed of leased) this.adopt(claimed);
+    for (const token of offered) {
+      if (!leased.some((claimed) => claimed.token === token)) this.freeToken(token);
+    }
   }
 
   /** Hands a freshly leased task to its token's slot (or sends a corrupt one to dead). */
@@ -315,54 +204,42 @@ export class Dispatcher {
       );
       const task: SlotTask = {
         token: claimed.token,
-        lease: pairsToObject(claimed.fields).claims ?? '0',
-        timeoutMs: 0,
-        task: {
-          id: claimed.id,
-          type: '?',
-          payload: null,
-          attempt: 0,
-          maxAttempts: 0,
-          priority: 'normal',
-        },
+        ...corruptRunnable(claimed.id, claimed.fields),
       };
       this.tokens.busy(claimed.token, task);
-      this.failRun(slot, task, { name: 'CorruptRecordError', message, unrecoverable: true });
+      const error_: RunError = { name: 'CorruptRecordError', message, unrecoverable: true };
+      this.writer.fail(task, error_, this.nextClaim(slot));
       return;
     }
     const task: SlotTask = { token: claimed.token, ...runnable };
     this.tokens.busy(claimed.token, task);
     if (!this.pool.accepting(slot)) {
       // The child died, is being recycled, or the host is closing since the claim was sent.
-      this.release([task], 'its slot stopped taking work');
+      this.writer.release([task], 'its slot stopped taking work');
       return;
     }
     try {
       this.pool.assign(slot, task);
-      if (this.debug) {
-        this.log.debug(
-          {
-            taskId: task.task.id,
-            type: task.task.type,
-            attempt: task.task.attempt,
-            slot,
-          },
-          'task started',
-        );
-      }
+      this.logRun('task started', task, slot);
     } catch {
-      this.release([task], 'its child is gone');
+      this.writer.release([task], 'its child is gone');
     }
   }
 
+  /**
+   * Frees a token. The work queued at this moment was offered to it already (a finishing call
+   * leases the next task, a release requeues and signals), so only a loop waiting in memory for
+   * a free token needs waking.
+   */
   private freeToken(token: string): void {
-    if (this.tokens.free(token)) this.claimLoop.wake();
+    if (this.tokens.free(token)) this.claimLoop.wakeIfIdle();
   }
 
-  private track<T>(promise: Promise<T>): Promise<T> {
-    this.pending.add(promise);
-    void promise.finally(() => this.pending.delete(promise)).catch(() => {});
-    return promise;
+  /** A per-run debug line (built only when debug is on). */
+  private logRun(message: string, task: SlotTask, slot?: number): void {
+    if (!this.debug) return;
+    const { id: taskId, type, attempt } = task.task;
+    this.log.debug({ taskId, type, attempt, ...(slot === undefined ? {} : { slot }) }, message);
   }
 
   /** Stops claiming; the loop ends and idle waits are interrupted. */
@@ -380,15 +257,13 @@ export class Dispatcher {
     this.abortedForShutdown = true;
   }
 
-  /** Releases tasks a killed pool still held (attempts refunded). */
+  /** Releases tasks a killed pool still held (attempts refunded); rejects when Redis does. */
   async releaseHeld(held: SlotTask[]): Promise<void> {
-    if (held.length === 0) return;
-    this.log.info({ taskIds: held.map((t) => t.task.id) }, 'releasing unfinished tasks');
-    await this.scripts.release(held.map((t) => [t.task.id, t.lease, t.token] as const));
+    await this.writer.releaseNow(held, 'unfinished at shutdown');
   }
 
   /** Waits for in-flight Redis calls (settles, releases) to end. */
-  async drainPending(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  drainPending(): Promise<void> {
+    return this.writer.drain();
   }
 }

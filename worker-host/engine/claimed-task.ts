@@ -6,6 +6,7 @@
  */
 import { CorruptRecordError } from '../../shared/errors.js';
 import { isPriority, type Priority } from '../../shared/priority.js';
+import { pairsToObject } from '../../shared/task-record.js';
 import type { RunTask } from '../pool/protocol.js';
 
 /** A claimed task, ready for a child. */
@@ -86,5 +87,17 @@ export function toRunnable(id: string, fields: readonly string[]): Runnable {
     },
     lease: claims as string,
     timeoutMs: Number(timeoutMs),
+  };
+}
+
+/**
+ * A stand-in for a claimed task whose record does not decode: enough (id, lease) for the host to
+ * send it to dead.
+ */
+export function corruptRunnable(id: string, fields: readonly string[]): Runnable {
+  return {
+    task: { id, type: '?', payload: null, attempt: 0, maxAttempts: 0, priority: 'normal' },
+    lease: pairsToObject(fields).claims ?? '0',
+    timeoutMs: 0,
   };
 }
