@@ -10,10 +10,13 @@
  */
 import type { SlotTask } from './pool/slot-line.js';
 
-type TokenEntry =
-  | { slot: number; state: 'free' }
-  | { slot: number; state: 'claiming' }
-  | { slot: number; state: 'busy'; task: SlotTask };
+/** One token's entry, changed in place (no allocation per state change on the hot path). */
+interface TokenEntry {
+  readonly slot: number;
+  state: 'free' | 'claiming' | 'busy';
+  /** The task it is busy with (state 'busy'). */
+  task: SlotTask | undefined;
+}
 
 /** The token table of one host. */
 export class SlotTokens {
@@ -22,7 +25,7 @@ export class SlotTokens {
   constructor(slots: number, tokensPerSlot: number) {
     for (let slot = 0; slot < slots; slot++) {
       for (let k = 0; k < tokensPerSlot; k++) {
-        this.entries.set(`${slot}.${k}`, { slot, state: 'free' });
+        this.entries.set(`${slot}.${k}`, { slot, state: 'free', task: undefined });
       }
     }
   }
@@ -39,24 +42,31 @@ export class SlotTokens {
 
   /** Marks `token` free; returns false for an unknown token. */
   free(token: string): boolean {
-    const slot = this.slotOf(token);
-    if (slot === undefined) return false;
-    this.entries.set(token, { slot, state: 'free' });
+    const entry = this.entries.get(token);
+    if (!entry) return false;
+    entry.state = 'free';
+    entry.task = undefined;
     return true;
   }
 
   /** Marks tokens as offered to a claim in flight. */
   claiming(tokens: readonly string[]): void {
     for (const token of tokens) {
-      const slot = this.slotOf(token);
-      if (slot !== undefined) this.entries.set(token, { slot, state: 'claiming' });
+      const entry = this.entries.get(token);
+      if (entry) {
+        entry.state = 'claiming';
+        entry.task = undefined;
+      }
     }
   }
 
   /** Marks `token` busy with `task`. */
   busy(token: string, task: SlotTask): void {
-    const slot = this.slotOf(token);
-    if (slot !== undefined) this.entries.set(token, { slot, state: 'busy', task });
+    const entry = this.entries.get(token);
+    if (entry) {
+      entry.state = 'busy';
+      entry.task = task;
+    }
   }
 
   /** Free tokens of slots for which `accepting(slot)` holds. */
@@ -75,8 +85,9 @@ export class SlotTokens {
   busyLeases({ confirmedOnly = false } = {}): [id: string, lease: string][] {
     const leases: [string, string][] = [];
     for (const entry of this.entries.values()) {
-      if (entry.state === 'busy' && !(confirmedOnly && entry.task.unconfirmed))
-        leases.push([entry.task.task.id, entry.task.lease]);
+      const { task } = entry;
+      if (entry.state === 'busy' && task && !(confirmedOnly && task.unconfirmed))
+        leases.push([task.task.id, task.lease]);
     }
     return leases;
   }
