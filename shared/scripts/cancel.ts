@@ -1,3 +1,4 @@
+import { DEFAULT_POLICY } from '../defaults.js';
 import { defineScript } from './define-script.js';
 import { COMMON_HEADER, LUA_BASE } from './lua-common.js';
 
@@ -27,7 +28,7 @@ else
 end
 redis.call('HSET', key, 'state', 'canceled', 'finishedAt', now_ms())
 redis.call('HDEL', key, 'runAt')
-redis.call('PEXPIRE', key, tonumber(v[3]) or 604800000)
+redis.call('PEXPIRE', key, tonumber(v[3]) or ${DEFAULT_POLICY.resultTtlMs})
 redis.call('HINCRBY', K_STATS, 'canceled', 1)
 return { 1, 'canceled' }`,
 });

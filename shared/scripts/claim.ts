@@ -1,15 +1,5 @@
 import { defineScript } from './define-script.js';
-import {
-  COMMON_HEADER,
-  LUA_BASE,
-  LUA_CLAIM,
-  LUA_DEAD,
-  LUA_PROMOTE,
-  LUA_TOKENS,
-} from './lua-common.js';
-
-/** How many due delayed tasks one claim promotes at most. */
-export const PROMOTE_BATCH = 1000;
+import { COMMON_HEADER, LUA_LEASING, PROMOTE_BATCH } from './lua-common.js';
 
 /**
  * Leases up to one task per free slot token of a host. Due delayed tasks are promoted first,
@@ -30,7 +20,7 @@ Returns: { nextDelayedAt, leased } with leased, when a task was leased, a JSON s
   two counters as numbers); a field missing from the record is left out.
   nextDelayedAt: ms timestamp of the earliest delayed task, or -1 when there is none.
   Tokens that got a task leave the host's token list; the others stay.`,
-  includes: [LUA_BASE, LUA_DEAD, LUA_PROMOTE, LUA_TOKENS, LUA_CLAIM],
+  includes: [...LUA_LEASING],
   body: `
 local host, lease_ms, order = ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local now = now_ms()

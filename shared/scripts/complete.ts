@@ -1,13 +1,6 @@
+import { DEFAULT_POLICY } from '../defaults.js';
 import { defineScript } from './define-script.js';
-import {
-  COMMON_HEADER,
-  LUA_BASE,
-  LUA_CLAIM,
-  LUA_DEAD,
-  LUA_OWNED,
-  LUA_PROMOTE,
-  LUA_TOKENS,
-} from './lua-common.js';
+import { COMMON_HEADER, LUA_LEASING, LUA_OWNED, PROMOTE_ON_FINISH } from './lua-common.js';
 
 /**
  * Marks active tasks succeeded with their results, and optionally leases the next task to each
@@ -26,7 +19,7 @@ ARGV[6..]: k groups of: slot token, task id, lease (the record's 'claims' when c
 Returns: { k statuses, then, when a task was leased, the leased tasks as claim returns them }
   status 1: stored; 0: the lease was lost (reaped, canceled, or claimed again), nothing stored.
   Tokens that got no next task go back on the host's token list.`,
-  includes: [LUA_BASE, LUA_DEAD, LUA_PROMOTE, LUA_TOKENS, LUA_CLAIM, LUA_OWNED],
+  includes: [...LUA_LEASING, LUA_OWNED],
   body: `
 local host, want_next, lease_ms, order = ARGV[2], ARGV[3] ~= '0', tonumber(ARGV[4]), ARGV[5]
 local now = now_ms()
@@ -39,7 +32,7 @@ for g = 0, k - 1 do
   local mine, v = owned(key, host, lease, 'resultTtlMs', 'error')
   if mine then
     status = 1
-    local ttl = tonumber(v[4]) or 604800000
+    local ttl = tonumber(v[4]) or ${DEFAULT_POLICY.resultTtlMs}
     redis.call('HSET', key, 'state', 'succeeded', 'result', ARGV[6 + g * 4 + 3], 'finishedAt', now)
     -- Only a task that failed or stalled before has an error to drop (a call saved per task).
     if v[5] then redis.call('HDEL', key, 'error') end
@@ -52,7 +45,7 @@ local stored = 0
 for g = 1, k do stored = stored + out[g] end
 if stored > 0 then redis.call('HINCRBY', K_STATS, 'succeeded', stored) end
 
-if ARGV[3] == '1' then promote_due(now, 100) end
+if ARGV[3] == '1' then promote_due(now, ${PROMOTE_ON_FINISH}) end
 local more = want_next
 local leased = {}
 for g = 0, k - 1 do

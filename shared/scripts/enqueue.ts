@@ -23,6 +23,12 @@ Errors: 'ERR forklift: ...' when an argument is malformed (numbers must be decim
   written.`,
   includes: [LUA_BASE],
   body: `
+-- The state reported for a task id that exists already: 'expired' when its record is gone.
+local function state_of(id)
+  local v = read_task(task_key(id), 'state')
+  return (v and v[1]) or 'expired'
+end
+
 local n = tonumber(ARGV[2])
 local width = tonumber(ARGV[3])
 if not n or width ~= 13 or #ARGV ~= 3 + n * width then
@@ -56,10 +62,8 @@ if existing_ids == n then
   local out = {}
   for i = 0, n - 1 do
     local id = ARGV[3 + i * width + 1]
-    local state = false
-    if key_type(task_key(id)) == 'hash' then state = redis.call('HGET', task_key(id), 'state') end
     out[#out + 1] = id
-    out[#out + 1] = state or 'expired'
+    out[#out + 1] = state_of(id)
     out[#out + 1] = 0
   end
   return out
@@ -82,10 +86,8 @@ for i = 0, n - 1 do
     end
   end
   if existing then
-    local state = false
-    if key_type(task_key(existing)) == 'hash' then state = redis.call('HGET', task_key(existing), 'state') end
     out[#out + 1] = existing
-    out[#out + 1] = state or 'expired'
+    out[#out + 1] = state_of(existing)
     out[#out + 1] = 1
   else
     local key = task_key(id)

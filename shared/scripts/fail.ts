@@ -1,13 +1,6 @@
+import { DEFAULT_POLICY } from '../defaults.js';
 import { defineScript } from './define-script.js';
-import {
-  COMMON_HEADER,
-  LUA_BASE,
-  LUA_CLAIM,
-  LUA_DEAD,
-  LUA_OWNED,
-  LUA_PROMOTE,
-  LUA_TOKENS,
-} from './lua-common.js';
+import { COMMON_HEADER, LUA_LEASING, LUA_OWNED, PROMOTE_ON_FINISH } from './lua-common.js';
 
 /**
  * Records a failed attempt: schedules a retry with exponential backoff and jitter, or sends the
@@ -28,7 +21,7 @@ Returns: { status, outcome, retryAt, then the leased task as claim returns it (a
   [[token, id, fields]]) when a next task was claimed }
   status 1 with outcome 'failed' (retryAt = ms timestamp) or 'dead' (retryAt = 0);
   status 0 with outcome 'lost': the lease was lost, nothing stored.`,
-  includes: [LUA_BASE, LUA_DEAD, LUA_PROMOTE, LUA_TOKENS, LUA_CLAIM, LUA_OWNED],
+  includes: [...LUA_LEASING, LUA_OWNED],
   body: `
 local host, token, id, lease = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local now = now_ms()
@@ -44,8 +37,8 @@ if mine then
     bury(key, id, now, ARGV[6])
     out = { 1, 'dead', 0 }
   else
-    local base = tonumber(v[3]) or 1000
-    local cap = tonumber(v[4]) or 3600000
+    local base = tonumber(v[3]) or ${DEFAULT_POLICY.backoffMs}
+    local cap = tonumber(v[4]) or ${DEFAULT_POLICY.backoffMaxMs}
     local backoff = base * math.pow(2, attempts - 1)
     if backoff > cap then backoff = cap end
     local retry_at = now + math.floor(backoff / 2 + (tonumber(ARGV[8]) or 0) * backoff / 2)
@@ -58,7 +51,7 @@ if mine then
 end
 
 if ARGV[9] == '1' then
-  promote_due(now, 100)
+  promote_due(now, ${PROMOTE_ON_FINISH})
   local got = claim_for(host, token, ARGV[11], now, tonumber(ARGV[10]))
   if got then
     -- The token stays off the host's list: it was taken when its previous task was leased.

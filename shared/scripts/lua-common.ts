@@ -14,6 +14,7 @@
  * counter that is not a number): Redis does not roll a script back, so an error half-way would
  * half-write. Such a record is sent to `dead` with a message saying what was wrong.
  */
+import { DEFAULT_POLICY } from '../defaults.js';
 
 /** KEYS/ARGV[1] lines for script headers. */
 export const COMMON_HEADER = `KEYS[1..9]: lane:high, lane:normal, lane:low, delayed, active, dead, stats, signal, hosts
@@ -37,6 +38,14 @@ local function tokens_key(host) return PREFIX .. 'tokens:' .. host end
 
 local function key_type(key) return redis.call('TYPE', key)['ok'] end
 
+-- Reads fields of a task in one call; nil when the key holds something other than a hash
+-- (a missing key reads as all false).
+local function read_task(key, ...)
+  local v = redis.pcall('HMGET', key, ...)
+  if type(v) ~= 'table' or v.err then return nil end
+  return v
+end
+
 -- Leaves one marker on the signal list, so one blocked host wakes up and claims.
 local function wake_one()
   if redis.call('LLEN', K_SIGNAL) == 0 then redis.call('RPUSH', K_SIGNAL, '1') end
@@ -49,7 +58,7 @@ end
 
 /** Sending a record to dead, and setting aside a key that is not a hash at all. */
 export const LUA_DEAD = `
-local DEFAULT_DEAD_TTL_MS = 2592000000
+local DEFAULT_DEAD_TTL_MS = ${DEFAULT_POLICY.deadTtlMs}
 
 local function bury(key, id, now, message)
   local ttl = tonumber(redis.pcall('HGET', key, 'deadTtlMs')) or DEFAULT_DEAD_TTL_MS
@@ -75,6 +84,11 @@ local function bury_corrupt(key, id, now, kind)
 end
 `;
 
+/** How many due delayed tasks a claim promotes at most. */
+export const PROMOTE_BATCH = 1000;
+/** How many a finishing call (complete, fail) promotes at most before it leases the next task. */
+export const PROMOTE_ON_FINISH = 100;
+
 /** Moving due delayed/failed tasks into their lanes. */
 export const LUA_PROMOTE = `
 local function promote_due(now, limit)
@@ -83,22 +97,19 @@ local function promote_due(now, limit)
   for _, id in ipairs(due) do
     redis.call('ZREM', K_DELAYED, id)
     local key = task_key(id)
-    local kind = key_type(key)
-    if kind == 'hash' then
-      local fields = redis.call('HMGET', key, 'state', 'priority')
-      if fields[1] == 'delayed' or fields[1] == 'failed' then
-        local lane = K_LANE_OF[fields[2]]
-        if lane then
-          redis.call('HSET', key, 'state', 'queued')
-          redis.call('HDEL', key, 'runAt')
-          redis.call('RPUSH', lane, id)
-          moved = moved + 1
-        else
-          bury(key, id, now, 'corrupted record: unknown priority ' .. tostring(fields[2]))
-        end
+    local fields = read_task(key, 'state', 'priority')
+    if not fields then
+      bury_corrupt(key, id, now, key_type(key))
+    elseif fields[1] == 'delayed' or fields[1] == 'failed' then
+      local lane = K_LANE_OF[fields[2]]
+      if lane then
+        redis.call('HSET', key, 'state', 'queued')
+        redis.call('HDEL', key, 'runAt')
+        redis.call('RPUSH', lane, id)
+        moved = moved + 1
+      else
+        bury(key, id, now, 'corrupted record: unknown priority ' .. tostring(fields[2]))
       end
-    elseif kind ~= 'none' then
-      bury_corrupt(key, id, now, kind)
     end
   end
   if moved > 0 then wake_one() end
@@ -204,13 +215,6 @@ end
 
 /** Ownership check used before a host changes an active task. */
 export const LUA_OWNED = `
--- Reads fields of a task; nil when the key holds something other than a hash.
-local function read_task(key, ...)
-  local v = redis.pcall('HMGET', key, ...)
-  if type(v) ~= 'table' or v.err then return nil end
-  return v
-end
-
 -- True when 'key' is active and leased to (host, lease); also returns extra fields asked for.
 local function owned(key, host, lease, ...)
   local v = read_task(key, 'state', 'host', 'claims', ...)
@@ -218,3 +222,6 @@ local function owned(key, host, lease, ...)
   return v[1] == 'active' and v[2] == host and v[3] == lease, v
 end
 `;
+
+/** Everything a script that leases tasks (claim, and complete and fail with a next task) uses. */
+export const LUA_LEASING = [LUA_BASE, LUA_DEAD, LUA_PROMOTE, LUA_TOKENS, LUA_CLAIM];

@@ -24,8 +24,9 @@ local last = 3 + math.floor((#ARGV - 2) / 3) * 3 - 3
 for i = last, 3, -3 do
   local id, lease, token = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local key = task_key(id)
-  if owned(key, host, lease) then
-    local lane = K_LANE_OF[redis.call('HGET', key, 'priority')] or KEYS[2]
+  local mine, v = owned(key, host, lease, 'priority')
+  if mine then
+    local lane = K_LANE_OF[v[4]] or KEYS[2]
     redis.pcall('HINCRBY', key, 'attempts', -1)
     redis.call('HSET', key, 'state', 'queued')
     redis.call('HDEL', key, 'startedAt')
