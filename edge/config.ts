@@ -7,7 +7,11 @@
  * `FORKLIFT_API_TOKENS` itself, whose absence means the API refuses to serve anyone).
  */
 import * as z from 'zod';
-import { DEFAULT_MAX_PAYLOAD_BYTES, QUEUE_NAME_PATTERN } from '../shared/index.js';
+import {
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  NAMESPACE_PATTERN,
+  QUEUE_NAME_PATTERN,
+} from '../shared/index.js';
 
 /** Everything the API needs, validated. */
 export interface EdgeConfig {
@@ -91,7 +95,7 @@ const envSchema = z.object({
   FORKLIFT_NAMESPACE: optionalText.pipe(
     z
       .string()
-      .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . : -')
+      .regex(NAMESPACE_PATTERN, 'must be 1-64 characters of A-Z a-z 0-9 _ . : -')
       .optional(),
   ),
   FORKLIFT_MAX_TASK_BYTES: positiveInt(64 * 1024 * 1024),

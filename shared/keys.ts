@@ -24,6 +24,9 @@
 /** Characters allowed in a queue name: they must not break the hash tag or the key layout. */
 export const QUEUE_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
+/** Characters allowed in a key namespace (the part before the hash tag). */
+export const NAMESPACE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+
 /** The fixed keys of one queue, in the order every engine script receives them as KEYS. */
 export interface QueueKeys {
   /** The common prefix, `forklift:{<queue>}:`; scripts build per-task keys from it. */
@@ -63,7 +66,7 @@ export function queueKeys(queue: string, namespace = 'forklift'): QueueKeys {
       `Invalid queue name ${JSON.stringify(queue)}: use 1-64 characters of A-Z a-z 0-9 _ . -`,
     );
   }
-  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(namespace)) {
+  if (!NAMESPACE_PATTERN.test(namespace)) {
     throw new TypeError(`Invalid key namespace ${JSON.stringify(namespace)}`);
   }
   const prefix = `${namespace}:{${queue}}:`;

@@ -8,6 +8,7 @@
  * or `maxBlockMs` passes. A token freed (or a child ready) during a BLPOP wakes it through the
  * wake list, so new capacity never waits for a timeout.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { QueueKeys } from '../shared/keys.js';
@@ -32,8 +33,6 @@ export interface ClaimLoopOptions {
   /** Takes what a claim leased to the `offered` tokens (the ones that got none are free again). */
   handOut: (offered: readonly string[], leased: readonly ClaimedTask[]) => void;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The claim loop of one host. */
 export class ClaimLoop {

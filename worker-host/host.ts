@@ -8,8 +8,10 @@
  * attempt refunded. Then the host unregisters and disconnects. `close({ force: true })` (a
  * second signal) skips the wait.
  */
+
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { queueKeys } from '../shared/keys.js';
@@ -38,8 +40,6 @@ export interface WorkerHost {
   /** The port metrics are served on, when `metricsPort` was given. */
   readonly metricsPort: number | undefined;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The built-in handlers module (the `square` task and any others declared in shared/tasks). */
 export const BUILTIN_HANDLERS = fileURLToPath(

@@ -8,12 +8,11 @@
  * succeeds its tokens stay busy, so lease renewals keep covering the tasks. A failed release is
  * given up at once (the leases expire). Every call is tracked, so shutdown can wait for them.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { ClaimedTask, HostScripts } from './engine/host-scripts.js';
 import type { RunError } from './pool/protocol.js';
 import type { SlotTask } from './pool/slot-line.js';
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A next task to lease with a finishing call. */
 export type NextClaim = { leaseMs: number; order: string } | undefined;

@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import * as z from 'zod';
-import { QUEUE_NAME_PATTERN } from '../shared/keys.js';
+import { NAMESPACE_PATTERN, QUEUE_NAME_PATTERN } from '../shared/keys.js';
 
 /** What `startWorkerHost` accepts. */
 export interface WorkerOptions {
@@ -56,7 +56,7 @@ const positiveInt = z.int().positive();
 const schema = z.object({
   redisUrl: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://'),
   queue: z.string().regex(QUEUE_NAME_PATTERN, 'use 1-64 characters of A-Z a-z 0-9 _ . -'),
-  namespace: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/),
+  namespace: z.string().regex(NAMESPACE_PATTERN),
   concurrency: positiveInt.max(1024),
   prefetch: z.int().min(0).max(1000),
   weights: z

@@ -8,7 +8,8 @@
  * | FORKLIFT_NAMESPACE  | forklift                  | key namespace (keys: `<ns>:{<queue>}:…`) |
  * | FORKLIFT_LOG_LEVEL  | info                      | pino level: debug logs every task        |
  */
-import { QUEUE_NAME_PATTERN } from '../../shared/keys.js';
+import { NAMESPACE_PATTERN, QUEUE_NAME_PATTERN } from '../../shared/keys.js';
+import { LOG_LEVELS } from '../gateway/config.js';
 import { CliError } from './cli-error.js';
 
 /** Validated CLI environment. */
@@ -18,8 +19,6 @@ export interface CliEnv {
   namespace: string;
   logLevel: string;
 }
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Reads and validates the CLI environment; a bad value is a CliError naming the variable. */
 export function readCliEnv(env: NodeJS.ProcessEnv): CliEnv {
@@ -34,13 +33,13 @@ export function readCliEnv(env: NodeJS.ProcessEnv): CliEnv {
     );
   }
   const namespace = env.FORKLIFT_NAMESPACE || 'forklift';
-  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(namespace)) {
+  if (!NAMESPACE_PATTERN.test(namespace)) {
     throw new CliError(
       `FORKLIFT_NAMESPACE=${JSON.stringify(namespace)} must be 1-64 characters of A-Z a-z 0-9 _ . : -`,
     );
   }
   const logLevel = env.FORKLIFT_LOG_LEVEL || 'info';
-  if (!LOG_LEVELS.includes(logLevel)) {
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new CliError(
       `FORKLIFT_LOG_LEVEL=${JSON.stringify(logLevel)} must be one of ${LOG_LEVELS.join(', ')}`,
     );

@@ -210,11 +210,6 @@ export class RedisPool {
     conn.disconnect();
   }
 
-  /** Number of open dedicated connections. */
-  get dedicatedCount(): number {
-    return this.dedicated.size;
-  }
-
   /** Quits every connection (QUIT when connected, else disconnect); idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
