@@ -48,6 +48,7 @@ if stored > 0 then redis.call('HINCRBY', K_STATS, 'succeeded', stored) end
 if ARGV[3] == '1' then promote_due(now, ${PROMOTE_ON_FINISH}) end
 local more = want_next
 local leased = {}
+local freed = {}
 for g = 0, k - 1 do
   local token = ARGV[6 + g * 4]
   local got = nil
@@ -59,9 +60,10 @@ for g = 0, k - 1 do
     -- The token stays off the host's list: it was taken when its previous task was leased.
     leased[#leased + 1] = got
   else
-    give_token(host, token, now)
+    freed[#freed + 1] = token
   end
 end
+give_tokens(host, freed, now)
 if #leased > 0 then out[#out + 1] = encode_leased(leased) end
 return out`,
 });

@@ -59,6 +59,6 @@ if ARGV[9] == '1' then
     return out
   end
 end
-give_token(host, token, now)
+give_tokens(host, { token }, now)
 return out`,
 });

@@ -119,13 +119,17 @@ end
 
 /** Host token bookkeeping: a host's free slots, mirrored in Redis. */
 export const LUA_TOKENS = `
--- Puts a slot token back on its host's list (idempotent), while the host is alive.
-local function give_token(host, token, now)
+-- Puts slot tokens back on their host's list (idempotent), while the host is alive: one host
+-- lookup and one expiry for all of them.
+local function give_tokens(host, tokens, now)
+  if #tokens == 0 then return end
   local expires = tonumber(redis.call('ZSCORE', K_HOSTS, host))
   if not expires or expires <= now then return end
   local list = tokens_key(host)
-  redis.call('LREM', list, 0, token)
-  redis.call('RPUSH', list, token)
+  for _, token in ipairs(tokens) do
+    redis.call('LREM', list, 0, token)
+    redis.call('RPUSH', list, token)
+  end
   redis.call('PEXPIREAT', list, expires)
 end
 

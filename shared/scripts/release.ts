@@ -21,6 +21,7 @@ local now = now_ms()
 local released = 0
 -- Walk backwards so that LPUSH leaves the first one at the head.
 local last = 3 + math.floor((#ARGV - 2) / 3) * 3 - 3
+local tokens = {}
 for i = last, 3, -3 do
   local id, lease, token = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local key = task_key(id)
@@ -34,8 +35,9 @@ for i = last, 3, -3 do
     redis.call('LPUSH', lane, id)
     released = released + 1
   end
-  give_token(host, token, now)
+  tokens[#tokens + 1] = token
 end
+give_tokens(host, tokens, now)
 if released > 0 then wake_one() end
 return released`,
 });
