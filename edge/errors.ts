@@ -23,6 +23,7 @@ import {
   StoreUnavailableError,
   type ValidationIssue,
 } from '../shared/index.js';
+import { withoutCommand } from './upstash-transport.js';
 
 /** The error codes of the API, as listed above. */
 export const ERROR_CODES = [
@@ -40,6 +41,13 @@ export const ERROR_CODES = [
 
 /** One of `ERROR_CODES`. */
 export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** The code of an HTTP error raised by Hono or a middleware, where its status has its own. */
+const HTTP_ERROR_CODES: Partial<Record<number, ErrorCode>> = {
+  401: 'unauthorized',
+  404: 'not_found',
+  413: 'payload_too_large',
+};
 
 /** The body of every error response. */
 export interface ErrorBody {
@@ -122,15 +130,7 @@ export function toApiError(error: unknown): ApiError {
     // Raised by Hono itself or a library middleware (e.g. 415 from a validator).
     const status = error.status as ContentfulStatusCode;
     const code: ErrorCode =
-      status === 413
-        ? 'payload_too_large'
-        : status === 401
-          ? 'unauthorized'
-          : status === 404
-            ? 'not_found'
-            : status < 500
-              ? 'invalid_request'
-              : 'internal';
+      HTTP_ERROR_CODES[status] ?? (status < 500 ? 'invalid_request' : 'internal');
     return new ApiError(status, code, error.message || 'Request failed', { cause: error });
   }
   return new ApiError(500, 'internal', 'Internal error', { cause: error });
@@ -163,7 +163,6 @@ export function logServerError(error: ApiError, request: Request): void {
 }
 
 function describeCause(error: Error): string {
-  // @upstash/redis appends ", command was: <the whole request body>" — never log payloads.
-  const text = `${error.name}: ${error.message.split(', command was:')[0]}`;
+  const text = `${error.name}: ${withoutCommand(error.message)}`;
   return error.cause instanceof Error ? `${text} (cause: ${describeCause(error.cause)})` : text;
 }

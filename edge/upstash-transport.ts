@@ -43,10 +43,18 @@ export function createRedis(options: RedisOptions): Redis {
 /** Engine-script errors (see the header): passed through rather than reported as an outage. */
 const SCRIPT_ERROR = /^(NOSCRIPT|WRONGTYPE|ERR forklift:|ERR user_script|ERR Error running script)/;
 
+/**
+ * An error message of @upstash/redis without the ", command was: <the whole request body>" it
+ * appends (the body holds payloads, which are never logged).
+ */
+export function withoutCommand(message: string): string {
+  return message.split(', command was:')[0] ?? message;
+}
+
 /** Sorts an error from the client into pass-through or `StoreUnavailableError`. */
 export function classifyStoreError(error: unknown): unknown {
   if (error instanceof Error && SCRIPT_ERROR.test(error.message)) return error;
-  const detail = error instanceof Error ? error.message.split(', command was:')[0] : String(error);
+  const detail = error instanceof Error ? withoutCommand(error.message) : String(error);
   return new StoreUnavailableError(`the task store failed: ${detail}`, { cause: error });
 }
 
