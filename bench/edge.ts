@@ -16,7 +16,12 @@ import { Redis } from 'ioredis';
 import { prepareBatch } from '../shared/enqueue-request.js';
 import { QueueClient } from '../shared/queue-client.js';
 import { tasks } from '../shared/tasks/index.js';
-import { edgeBindings, startTestEdge, type TestEdge } from '../test/support/edge.js';
+import {
+  edgeBindings,
+  startTestEdge,
+  type TestEdge,
+  WORKERD_BUILD_OPTIONS,
+} from '../test/support/edge.js';
 import { startThrowawayRedis } from '../test/support/gateway.js';
 import { ioredisTransport } from '../worker-host/redis/ioredis-transport.js';
 import { startGatewayProcess } from './gateway-process.js';
@@ -38,15 +43,10 @@ async function bundleSizes(): Promise<{
   const sizes = await Promise.all(
     [false, true].map(async (minify) => {
       const result = await build({
+        ...WORKERD_BUILD_OPTIONS,
         entryPoints: [fileURLToPath(new URL('../edge/index.ts', import.meta.url))],
-        bundle: true,
         write: false,
         minify,
-        format: 'esm',
-        platform: 'neutral',
-        conditions: ['workerd', 'worker', 'browser'],
-        mainFields: ['browser', 'module', 'main'],
-        logLevel: 'silent',
       });
       const bytes = result.outputFiles[0]?.contents ?? new Uint8Array();
       return { raw: bytes.byteLength, gzip: gzipSync(bytes).byteLength };

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { afterAll, expect, test } from 'vitest';
+import { WORKERD_BUILD_OPTIONS } from '../support/edge.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -65,15 +66,10 @@ test('edge/worker-configuration.d.ts matches wrangler.toml (wrangler types --che
 
 test('the bundle takes nothing from Node, ioredis or the worker host', async () => {
   const result = await build({
+    ...WORKERD_BUILD_OPTIONS,
     entryPoints: [join(root, 'edge/index.ts')],
-    bundle: true,
     write: false,
     metafile: true,
-    format: 'esm',
-    platform: 'neutral',
-    conditions: ['workerd', 'worker', 'browser'],
-    mainFields: ['browser', 'module', 'main'],
-    logLevel: 'silent',
   });
   const inputs = Object.keys(result.metafile.inputs);
   expect(

@@ -3,10 +3,10 @@
  * front of the real Redis. The fixture Worker runs a scripted scenario and reports the results.
  */
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { Redis as IORedis } from 'ioredis';
 import { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { bundleForWorkerd, EDGE_COMPATIBILITY_DATE } from '../support/edge.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { deleteKeysByPrefix, testRedis } from '../support/redis.js';
 
@@ -15,20 +15,9 @@ let gw: TestGateway;
 let mf: Miniflare;
 let direct: IORedis;
 
-/** Bundles a Worker module the way wrangler would for workerd. */
-async function bundle(entry: string): Promise<string> {
-  const result = await build({
-    entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
-    bundle: true,
-    write: false,
-    format: 'esm',
-    platform: 'neutral',
-    conditions: ['workerd', 'worker', 'browser'],
-    mainFields: ['browser', 'module', 'main'],
-    target: 'es2022',
-    logLevel: 'silent',
-  });
-  return result.outputFiles[0]?.text ?? '';
+/** Bundles a Worker module (a path relative to this file) the way wrangler would for workerd. */
+function bundle(entry: string): Promise<string> {
+  return bundleForWorkerd(fileURLToPath(new URL(entry, import.meta.url)));
 }
 
 beforeAll(async () => {
@@ -38,7 +27,7 @@ beforeAll(async () => {
   mf = new Miniflare({
     modules: true,
     script: await bundle('./fixtures/upstash-worker.ts'),
-    compatibilityDate: '2026-04-26',
+    compatibilityDate: EDGE_COMPATIBILITY_DATE,
     bindings: { UPSTASH_REDIS_REST_URL: gw.url, UPSTASH_REDIS_REST_TOKEN: gw.token, PREFIX: P },
   });
   await mf.ready;

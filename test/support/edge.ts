@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { type BuildOptions, build } from 'esbuild';
 import {
   Miniflare,
   type Request as MiniflareRequest,
@@ -37,22 +37,27 @@ let bundle: Promise<string> | undefined;
 
 /** The Worker as one ES module, bundled for workerd (cached per process). */
 export function bundleEdge(): Promise<string> {
-  bundle ??= build({
-    entryPoints: [entry],
-    bundle: true,
-    write: false,
-    format: 'esm',
-    platform: 'neutral',
-    target: 'es2022',
-    conditions: ['workerd', 'worker', 'browser'],
-    mainFields: ['browser', 'module', 'main'],
-    logLevel: 'silent',
-  }).then((result) => {
-    const [file] = result.outputFiles;
-    if (!file) throw new Error('esbuild produced no output for edge/index.ts');
-    return file.text;
-  });
+  bundle ??= bundleForWorkerd(entry);
   return bundle;
+}
+
+/** esbuild options that bundle a module the way wrangler does for workerd. */
+export const WORKERD_BUILD_OPTIONS = {
+  bundle: true,
+  format: 'esm',
+  platform: 'neutral',
+  target: 'es2022',
+  conditions: ['workerd', 'worker', 'browser'],
+  mainFields: ['browser', 'module', 'main'],
+  logLevel: 'silent',
+} as const satisfies BuildOptions;
+
+/** Bundles the module at `entryPath` for workerd; resolves to the script text. */
+export async function bundleForWorkerd(entryPath: string): Promise<string> {
+  const result = await build({ ...WORKERD_BUILD_OPTIONS, entryPoints: [entryPath], write: false });
+  const [file] = result.outputFiles;
+  if (!file) throw new Error(`esbuild produced no output for ${entryPath}`);
+  return file.text;
 }
 
 /** A decoded JSON answer; tests read its fields freely. */
