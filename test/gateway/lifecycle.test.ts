@@ -9,6 +9,7 @@ import {
   type TestGateway,
   type ThrowawayRedis,
 } from '../support/gateway.js';
+import { waitFor } from '../support/redis.js';
 
 let redisServer: ThrowawayRedis;
 let gw: TestGateway;
@@ -29,11 +30,10 @@ async function post(path: string, body: unknown, target = gw) {
 
 /** Polls PING until the gateway answers 200 again (after a Redis restart). */
 async function untilServing(): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while ((await post('/', ['PING'])).status !== 200) {
-    if (Date.now() > deadline) throw new Error('the gateway did not recover');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(async () => (await post('/', ['PING'])).status === 200, {
+    what: 'the gateway to recover',
+    timeoutMs: 10_000,
+  });
 }
 
 /** A Lua script that keeps Redis busy for about `ms` milliseconds. */

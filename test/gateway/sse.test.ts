@@ -6,20 +6,16 @@ import { Redis } from '@upstash/redis';
 import { Redis as IORedis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { waitFor } from '../support/redis.js';
 
 const P = `t:gw-sse:${Math.random().toString(36).slice(2, 8)}:`;
 let gw: TestGateway;
 let redis: Redis;
 let direct: IORedis;
 
-async function until<T>(check: () => Promise<T> | T, what: string, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** Waits for `check` like `waitFor`, polling fast (events arrive in milliseconds). */
+function until<T>(check: () => Promise<T> | T, what: string): Promise<NonNullable<T>> {
+  return waitFor(check, { what, timeoutMs: 5_000, intervalMs: 20 });
 }
 
 async function subscribers(channel: string): Promise<number> {
