@@ -116,6 +116,9 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
   );
   const d = dispatcher;
 
+  // Start-up: a failure at any step undoes the steps before it and leaves nothing behind.
+  let registered = false;
+  let metricsServer: { port: number; close(): Promise<void> } | undefined;
   try {
     await scripts.load();
     await scripts.register(
@@ -129,36 +132,24 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
       },
       d.allTokens,
     );
-  } catch (error) {
-    commands.disconnect();
-    blocking.disconnect();
-    throw error;
-  }
-  let metricsServer: { port: number; close(): Promise<void> } | undefined;
-  if (options.metricsPort !== undefined) {
-    const client = new QueueClient(ioredisTransport(commands), {
-      queue: options.queue,
-      namespace: options.namespace,
-    });
-    metrics = new HostMetrics(
-      options.queue,
-      () => client.stats(),
-      () => pool.pids().length,
-    );
-    try {
+    registered = true;
+    if (options.metricsPort !== undefined) {
+      const client = new QueueClient(ioredisTransport(commands), {
+        queue: options.queue,
+        namespace: options.namespace,
+      });
+      metrics = new HostMetrics(
+        options.queue,
+        () => client.stats(),
+        () => pool.pids().length,
+      );
       metricsServer = await metrics.serve(options.metricsPort, options.metricsHost);
-    } catch (error) {
-      commands.disconnect();
-      blocking.disconnect();
-      throw error;
+      hostLog.info({ port: metricsServer.port }, 'metrics served at GET /metrics');
     }
-    hostLog.info({ port: metricsServer.port }, 'metrics served at GET /metrics');
-  }
-  try {
     pool.start();
   } catch (error) {
     await metricsServer?.close();
-    await scripts.unregister().catch(() => {});
+    if (registered) await scripts.unregister().catch(() => {});
     commands.disconnect();
     blocking.disconnect();
     throw error;
@@ -180,23 +171,21 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
     forceNow = resolve;
   });
 
+  /** Resolves when the pool holds no task, or after `ms`. */
+  async function emptyWithin(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (pool.inFlight > 0 && Date.now() < deadline) await sleep(25);
+  }
+
   async function shutdown(graceMs: number): Promise<void> {
     hostLog.info({ graceMs }, 'shutting down: no new tasks; waiting for running ones');
     await d.stopClaiming();
     pool.beginClose();
-    const deadline = Date.now() + graceMs;
-    const drained = async () => {
-      while (pool.inFlight > 0 && Date.now() < deadline) await sleep(25);
-    };
-    await Promise.race([drained(), forced]);
+    await Promise.race([emptyWithin(graceMs), forced]);
     if (pool.inFlight > 0) {
       d.markAbortedForShutdown();
       pool.abortRunning('worker host shutting down');
-      const abortDeadline = Date.now() + 1_000;
-      const settled = async () => {
-        while (pool.inFlight > 0 && Date.now() < abortDeadline) await sleep(25);
-      };
-      await Promise.race([settled(), forced]);
+      await Promise.race([emptyWithin(1_000), forced]);
       const held = pool.killAll();
       try {
         await d.releaseHeld(held);
