@@ -46,7 +46,7 @@ const BLOCKING = 'blocking commands would stall a shared connection';
 const STATE = 'it would change the state of a shared connection';
 
 /** Commands refused outright, with the reason shown to the caller. */
-export const REFUSED_COMMANDS: ReadonlyMap<string, string> = new Map([
+const REFUSED_COMMANDS: ReadonlyMap<string, string> = new Map([
   ...['BLPOP', 'BRPOP', 'BRPOPLPUSH', 'BLMOVE', 'BLMPOP', 'BZPOPMIN', 'BZPOPMAX', 'BZMPOP'].map(
     (c) => [c, BLOCKING] as const,
   ),

@@ -72,7 +72,7 @@ export class GatewayConfigError extends Error {
 }
 
 /** Defaults for the settings that have one. */
-export const GATEWAY_DEFAULTS = Object.freeze({
+const GATEWAY_DEFAULTS = Object.freeze({
   redisUrl: 'redis://127.0.0.1:6379',
   maxBodyBytes: 1_048_576,
   port: 8079,

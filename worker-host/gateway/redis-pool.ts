@@ -34,7 +34,7 @@ export interface RedisPoolOptions {
 const CONNECT_TIMEOUT_MS = 5_000;
 
 /** Options for every gateway connection; see the module comment. */
-export function connectionOptions(role: string): RedisOptions {
+function connectionOptions(role: string): RedisOptions {
   return {
     protocol: 2,
     stringNumbers: true,

@@ -103,7 +103,7 @@ export async function startGateway(
 }
 
 /** The Redis URL without its password, for logs. */
-export function redact(redisUrl: string): string {
+function redact(redisUrl: string): string {
   try {
     const url = new URL(redisUrl);
     if (url.password) url.password = '***';

@@ -25,7 +25,7 @@ const KEEPALIVE_MS = 15_000;
 const encoder = new TextEncoder();
 
 /** One SSE event; each line of `text` becomes a `data:` line. */
-export function sseEvent(text: string): string {
+function sseEvent(text: string): string {
   return `${text
     .split(/\r\n|\r|\n/)
     .map((line) => `data: ${line}`)
