@@ -11,6 +11,7 @@
  * `not_configured` naming it (only authenticated callers learn about the configuration).
  */
 import { createMiddleware } from 'hono/factory';
+import { memoizeByObject } from '../shared/memo.js';
 import { configFor } from './config.js';
 import type { AppEnv } from './context.js';
 import { ApiError } from './errors.js';
@@ -22,16 +23,8 @@ async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
 }
 
-const digestCache = new WeakMap<readonly string[], Promise<Uint8Array[]>>();
-
-function digestsOf(tokens: readonly string[]): Promise<Uint8Array[]> {
-  let digests = digestCache.get(tokens);
-  if (!digests) {
-    digests = Promise.all(tokens.map(sha256));
-    digestCache.set(tokens, digests);
-  }
-  return digests;
-}
+/** The digests of a token list, computed once per list. */
+const digestsOf = memoizeByObject((tokens: readonly string[]) => Promise.all(tokens.map(sha256)));
 
 /** Equal-length byte arrays compared without an early exit. */
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -12,6 +12,7 @@ import {
   NAMESPACE_PATTERN,
   QUEUE_NAME_PATTERN,
 } from '../shared/index.js';
+import { memoizeByObject } from '../shared/memo.js';
 
 /** Everything the API needs, validated. */
 export interface EdgeConfig {
@@ -135,14 +136,7 @@ export function readConfig(env: Readonly<Record<string, unknown>>): ConfigResult
   return { ok: false, apiTokens: tokens.success ? tokens.data : [], problems };
 }
 
-const cache = new WeakMap<object, ConfigResult>();
-
 /** `readConfig`, once per `env` object (that is, once per isolate). */
-export function configFor(env: object): ConfigResult {
-  let result = cache.get(env);
-  if (!result) {
-    result = readConfig(env as Record<string, unknown>);
-    cache.set(env, result);
-  }
-  return result;
-}
+export const configFor: (env: object) => ConfigResult = memoizeByObject((env) =>
+  readConfig(env as Record<string, unknown>),
+);

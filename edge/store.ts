@@ -4,21 +4,15 @@
  * object, only the endpoint and token, so sharing them across requests is allowed).
  */
 import { QueueClient } from '../shared/index.js';
+import { memoizeByObject } from '../shared/memo.js';
 import type { EdgeConfig } from './config.js';
 import { createRedis, upstashTransport } from './upstash-transport.js';
 
-const clients = new WeakMap<EdgeConfig, QueueClient>();
-
 /** The `QueueClient` for `config`, created once. */
-export function queueFor(config: EdgeConfig): QueueClient {
-  let queue = clients.get(config);
-  if (!queue) {
-    const redis = createRedis({ ...config.store, timeoutMs: config.storeTimeoutMs });
-    queue = new QueueClient(upstashTransport(redis), {
-      queue: config.queue,
-      namespace: config.namespace,
-    });
-    clients.set(config, queue);
-  }
-  return queue;
-}
+export const queueFor: (config: EdgeConfig) => QueueClient = memoizeByObject((config) => {
+  const redis = createRedis({ ...config.store, timeoutMs: config.storeTimeoutMs });
+  return new QueueClient(upstashTransport(redis), {
+    queue: config.queue,
+    namespace: config.namespace,
+  });
+});

@@ -5,6 +5,7 @@
  *
  * The SHA-1 of each script is computed once with Web Crypto, which Workers and Node share.
  */
+import { memoizeByObject } from './memo.js';
 import type { LuaScript } from './scripts/define-script.js';
 
 /** The two Redis calls the engine needs from a client. Replies come back undecoded. */
@@ -16,19 +17,10 @@ export interface ScriptTransport {
 const hex = (bytes: ArrayBuffer): string =>
   Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
 
-const shaCache = new WeakMap<LuaScript, Promise<string>>();
-
-/** The SHA-1 (hex) that Redis uses to name `script`. */
-export function scriptSha(script: LuaScript): Promise<string> {
-  let sha = shaCache.get(script);
-  if (!sha) {
-    sha = crypto.subtle
-      .digest('SHA-1', new TextEncoder().encode(script.source))
-      .then((digest) => hex(digest));
-    shaCache.set(script, sha);
-  }
-  return sha;
-}
+/** The SHA-1 (hex) that Redis uses to name `script` (computed once per script). */
+export const scriptSha: (script: LuaScript) => Promise<string> = memoizeByObject((script) =>
+  crypto.subtle.digest('SHA-1', new TextEncoder().encode(script.source)).then(hex),
+);
 
 /** True when `error` is Redis's NOSCRIPT reply (possibly wrapped by a client). */
 export function isNoScriptError(error: unknown): boolean {
