@@ -6,8 +6,8 @@
  */
 import * as z from 'zod';
 import { CorruptRecordError } from './errors.js';
-import { PRIORITIES, type Priority } from './priority.js';
-import { TASK_STATES, type TaskState } from './task-state.js';
+import { PRIORITIES } from './priority.js';
+import { TASK_STATES } from './task-state.js';
 
 /** The largest time a `Date` can hold (ms); a later one would make `toTaskView` throw. */
 const MAX_DATE_MS = 8_640_000_000_000_000;
@@ -45,8 +45,10 @@ const recordSchema = z.object({
   backoffMaxMs: millis.optional(),
   resultTtlMs: millis.optional(),
   deadTtlMs: millis.optional(),
-  claims: count.optional(),
-  stalls: count.optional(),
+  /** Times the task was claimed; a run's lease id. */
+  claims: count.default(0),
+  /** Times its lease expired (host crash or stall). */
+  stalls: count.default(0),
   result: json.optional(),
   error: z.string().optional(),
   createdAt: millis,
@@ -54,33 +56,12 @@ const recordSchema = z.object({
   finishedAt: millis.optional(),
   runAt: millis.optional(),
   idempotencyKey: z.string().optional(),
+  /** The worker host that last leased it (kept after the run, for tracing). */
   host: z.string().optional(),
 });
 
-/** A decoded task record. */
-export interface TaskRecord {
-  id: string;
-  type: string;
-  payload: unknown;
-  priority: Priority;
-  state: TaskState;
-  attempts: number;
-  maxAttempts: number;
-  timeoutMs: number;
-  /** Times the task was claimed; a run's lease id. */
-  claims: number;
-  /** Times its lease expired (host crash or stall). */
-  stalls: number;
-  result?: unknown;
-  error?: string;
-  createdAt: number;
-  startedAt?: number;
-  finishedAt?: number;
-  runAt?: number;
-  idempotencyKey?: string;
-  /** The worker host that last leased it (kept after the run, for tracing). */
-  host?: string;
-}
+/** A decoded task record (the fields of `recordSchema`, with `claims` and `stalls` 0 when absent). */
+export type TaskRecord = z.output<typeof recordSchema>;
 
 /** Turns a flat `[field, value, ...]` array into an object. */
 export function pairsToObject(flat: readonly unknown[]): Record<string, string> {
@@ -109,19 +90,15 @@ export function decodeTaskRecord(id: string, fields: unknown): TaskRecord {
       .join('; ');
     throw new CorruptRecordError(id, detail);
   }
-  const r = parsed.data;
-  return { ...r, claims: r.claims ?? 0, stalls: r.stalls ?? 0 };
+  return parsed.data;
 }
 
 /** The public view of a task, as `status --json` prints it and `GET /v1/tasks/:id` returns it. */
-export interface TaskView {
-  id: string;
-  type: string;
-  payload: unknown;
-  priority: Priority;
-  state: TaskState;
-  attempts: number;
-  maxAttempts: number;
+export interface TaskView
+  extends Pick<
+    TaskRecord,
+    'id' | 'type' | 'payload' | 'priority' | 'state' | 'attempts' | 'maxAttempts' | 'timeoutMs'
+  > {
   result: unknown;
   error: string | null;
   createdAt: string;
@@ -129,7 +106,6 @@ export interface TaskView {
   finishedAt: string | null;
   /** When a delayed task, or a failed one awaiting its retry, is due. */
   runAt: string | null;
-  timeoutMs: number;
   /** Times its lease expired because its worker host stopped renewing it. */
   stalls: number;
 }
