@@ -25,6 +25,26 @@ export function parse<O extends Options>(
   }
 }
 
+const HELP_OPTION = { type: 'boolean', short: 'h' } as const;
+
+/**
+ * Parses a command's arguments like `parse`, with `--help`/`-h` added: when it is given, `help`
+ * is printed and the result is undefined (the command then exits 0).
+ */
+export function parseCommand<O extends Options>(
+  help: string,
+  command: string,
+  args: string[],
+  options: O,
+  allowPositionals = true,
+) {
+  const withHelp = { ...options, help: HELP_OPTION } as O & { help: typeof HELP_OPTION };
+  const parsed = parse(command, args, withHelp, allowPositionals);
+  if (!(parsed.values as { help?: boolean }).help) return parsed;
+  process.stdout.write(`${help}\n`);
+  return undefined;
+}
+
 /** Parses a whole number flag value within [min, max]. */
 export function intFlag(
   flag: string,

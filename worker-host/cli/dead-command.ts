@@ -2,9 +2,9 @@
  * `forklift dead [--retry ID | --retry-all] [--json] [--limit N] [--queue NAME]`
  * Without --retry*, lists dead tasks (newest first) with the error that killed them.
  */
-import { intFlag, parse } from './args.js';
+import { intFlag, parseCommand } from './args.js';
 import { CliError } from './cli-error.js';
-import { checkQueueFlag, readCliEnv } from './env.js';
+import { queueFrom, readCliEnv } from './env.js';
 import { withQueue } from './redis-client.js';
 
 const HELP = `usage: forklift dead [--retry ID | --retry-all] [--json] [--limit N] [--queue NAME]
@@ -14,7 +14,8 @@ put dead tasks back at the tail of their lane with a fresh set of attempts.`;
 
 /** Runs `forklift dead`. */
 export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parse(
+  const parsed = parseCommand(
+    HELP,
     'dead',
     args,
     {
@@ -23,19 +24,16 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
       json: { type: 'boolean' },
       limit: { type: 'string' },
       queue: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
     false,
   );
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  if (!parsed) return 0;
+  const { values } = parsed;
   if (values.retry && values['retry-all'])
     throw new CliError('dead: use either --retry ID or --retry-all, not both');
   const limit = intFlag('--limit', values.limit, 1, 10_000) ?? 50;
   const cli = readCliEnv(env);
-  const queue = values.queue === undefined ? cli.queue : checkQueueFlag(values.queue);
+  const queue = queueFrom(cli, values.queue);
 
   return withQueue(cli.redisUrl, queue, cli.namespace, async (client) => {
     if (values['retry-all']) {

@@ -19,7 +19,7 @@ import { startGateway } from '../gateway/server.js';
 import { startWorkerHost } from '../host.js';
 import { createLogger } from '../logger.js';
 import { redisAnswers } from '../redis/probe.js';
-import { intFlag, parse } from './args.js';
+import { intFlag, parseCommand } from './args.js';
 import { CliError } from './cli-error.js';
 import { readCliEnv } from './env.js';
 
@@ -62,7 +62,8 @@ async function ensureRedis(url: string): Promise<ChildProcess | undefined> {
 
 /** Runs `forklift dev`. */
 export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parse(
+  const parsed = parseCommand(
+    HELP,
     'dev',
     args,
     {
@@ -70,14 +71,11 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
       'gateway-port': { type: 'string' },
       'edge-port': { type: 'string' },
       'no-edge': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
     false,
   );
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  if (!parsed) return 0;
+  const { values } = parsed;
   const cli = readCliEnv(env);
   const log = createLogger(cli.logLevel);
   const gatewayPort = intFlag('--gateway-port', values['gateway-port'], 1, 65_535) ?? 8079;

@@ -17,9 +17,9 @@ import {
 } from '../../shared/enqueue-request.js';
 import { isPriority, PRIORITIES } from '../../shared/priority.js';
 import { tasks } from '../../shared/tasks/index.js';
-import { intFlag, parse, secondsFlag } from './args.js';
+import { intFlag, parseCommand, secondsFlag } from './args.js';
 import { CliError } from './cli-error.js';
-import { checkQueueFlag, readCliEnv } from './env.js';
+import { queueFrom, readCliEnv } from './env.js';
 import { withQueue } from './redis-client.js';
 
 const HELP = `usage: forklift enqueue TYPE [PAYLOAD_JSON] [options]
@@ -68,7 +68,7 @@ async function readRequests(file: string): Promise<{ requests: unknown[]; lineOf
 
 /** Runs `forklift enqueue`. */
 export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values, positionals } = parse('enqueue', args, {
+  const parsed = parseCommand(HELP, 'enqueue', args, {
     priority: { type: 'string' },
     delay: { type: 'string' },
     key: { type: 'string' },
@@ -76,14 +76,11 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     timeout: { type: 'string' },
     file: { type: 'string' },
     queue: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   const cli = readCliEnv(env);
-  const queue = values.queue === undefined ? cli.queue : checkQueueFlag(values.queue);
+  const queue = queueFrom(cli, values.queue);
 
   let requests: unknown[];
   let lineOf: number[] = [];

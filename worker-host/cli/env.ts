@@ -56,3 +56,8 @@ export function checkQueueFlag(queue: string): string {
   }
   return queue;
 }
+
+/** The queue a command serves: its `--queue` flag (checked) or else FORKLIFT_QUEUE. */
+export function queueFrom(cli: CliEnv, flag: string | undefined): string {
+  return flag === undefined ? cli.queue : checkQueueFlag(flag);
+}

@@ -1,6 +1,6 @@
 /** `forklift stats [--json] [--queue NAME]`: lane lengths, set sizes and running totals. */
-import { parse } from './args.js';
-import { checkQueueFlag, readCliEnv } from './env.js';
+import { parseCommand } from './args.js';
+import { queueFrom, readCliEnv } from './env.js';
 import { withQueue } from './redis-client.js';
 
 const HELP = `usage: forklift stats [--json] [--queue NAME]
@@ -11,18 +11,17 @@ canceled are running totals kept in Redis.`;
 
 /** Runs `forklift stats`. */
 export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parse(
+  const parsed = parseCommand(
+    HELP,
     'stats',
     args,
-    { json: { type: 'boolean' }, queue: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    { json: { type: 'boolean' }, queue: { type: 'string' } },
     false,
   );
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  if (!parsed) return 0;
+  const { values } = parsed;
   const cli = readCliEnv(env);
-  const queue = values.queue === undefined ? cli.queue : checkQueueFlag(values.queue);
+  const queue = queueFrom(cli, values.queue);
   const stats = await withQueue(cli.redisUrl, queue, cli.namespace, (client) => client.stats());
   if (values.json) {
     process.stdout.write(`${JSON.stringify(stats)}\n`);

@@ -1,9 +1,9 @@
 /** `forklift status ID [--json] [--queue NAME]`: one task's view. Exit 1 when unknown. */
 import { CorruptRecordError } from '../../shared/errors.js';
 import type { TaskView } from '../../shared/task-record.js';
-import { parse } from './args.js';
+import { parseCommand } from './args.js';
 import { CliError } from './cli-error.js';
-import { checkQueueFlag, readCliEnv } from './env.js';
+import { queueFrom, readCliEnv } from './env.js';
 import { withQueue } from './redis-client.js';
 
 const HELP = `usage: forklift status ID [--json] [--queue NAME]
@@ -32,20 +32,17 @@ function text(view: TaskView): string {
 
 /** Runs `forklift status`. */
 export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values, positionals } = parse('status', args, {
+  const parsed = parseCommand(HELP, 'status', args, {
     json: { type: 'boolean' },
     queue: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   const [id, ...extra] = positionals;
   if (id === undefined || extra.length > 0)
     throw new CliError(`status takes exactly one task ID\n\n${HELP}`);
   const cli = readCliEnv(env);
-  const queue = values.queue === undefined ? cli.queue : checkQueueFlag(values.queue);
+  const queue = queueFrom(cli, values.queue);
   let view: TaskView | null;
   try {
     view = await withQueue(cli.redisUrl, queue, cli.namespace, (client) => client.getTask(id));

@@ -9,9 +9,9 @@ import { resolve } from 'node:path';
 import { startWorkerHost } from '../host.js';
 import { createLogger } from '../logger.js';
 import { resolveWorkerOptions, type WorkerOptions } from '../worker-options.js';
-import { intFlag, parse } from './args.js';
+import { intFlag, parseCommand } from './args.js';
 import { CliError } from './cli-error.js';
-import { checkQueueFlag, readCliEnv } from './env.js';
+import { queueFrom, readCliEnv } from './env.js';
 
 const HELP = `usage: forklift worker [options]
 
@@ -55,7 +55,8 @@ function weightsFlag(value: string | undefined): [number, number, number] | unde
 
 /** Runs `forklift worker`. */
 export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parse(
+  const parsed = parseCommand(
+    HELP,
     'worker',
     args,
     {
@@ -70,20 +71,17 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
       handlers: { type: 'string' },
       'metrics-port': { type: 'string' },
       'metrics-host': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
     false,
   );
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  if (!parsed) return 0;
+  const { values } = parsed;
   const cli = readCliEnv(env);
   const lease = intFlag('--lease', values.lease, 1, 86_400);
   const grace = intFlag('--grace', values.grace, 0, 86_400);
   const options: WorkerOptions = {
     redisUrl: cli.redisUrl,
-    queue: values.queue === undefined ? cli.queue : checkQueueFlag(values.queue),
+    queue: queueFrom(cli, values.queue),
     namespace: cli.namespace,
     prefetch: intFlag('--prefetch', values.prefetch, 0, 1000) ?? 0,
     weights: weightsFlag(values.weights),
