@@ -38,7 +38,7 @@ end
 -- Validate everything before the first write, so a bad batch writes nothing. Numbers must be
 -- decimal integers: Redis would reject a TTL of '1.5', '-1' or '1e3' half-way through the batch.
 local seen = {}
-local existing_ids = 0
+local keys = {}
 for i = 0, n - 1 do
   local b = 3 + i * width
   local id, prio = ARGV[b + 1], ARGV[b + 4]
@@ -56,7 +56,12 @@ for i = 0, n - 1 do
   end
   if seen[id] then return redis.error_reply('ERR forklift: task id ' .. id .. ' appears twice') end
   seen[id] = true
-  if redis.call('EXISTS', task_key(id)) == 1 then existing_ids = existing_ids + 1 end
+  keys[#keys + 1] = task_key(id)
+end
+-- How many of the ids exist already: one EXISTS per 1000 keys (the ids are distinct).
+local existing_ids = 0
+for first = 1, #keys, 1000 do
+  existing_ids = existing_ids + redis.call('EXISTS', unpack(keys, first, math.min(first + 999, #keys)))
 end
 if existing_ids == n then
   local out = {}
@@ -94,15 +99,23 @@ for i = 0, n - 1 do
     local delay = tonumber(ARGV[b + 5])
     local state = 'queued'
     if delay > 0 then state = 'delayed' end
-    redis.call('HSET', key,
+    local fields = {
       'id', id, 'type', ARGV[b + 2], 'payload', ARGV[b + 3], 'priority', ARGV[b + 4],
       'state', state, 'attempts', 0, 'claims', 0, 'stalls', 0,
       'maxAttempts', ARGV[b + 8], 'timeoutMs', ARGV[b + 9], 'backoffMs', ARGV[b + 10],
       'backoffMaxMs', ARGV[b + 11], 'resultTtlMs', ARGV[b + 12], 'deadTtlMs', ARGV[b + 13],
-      'createdAt', now)
-    if idem ~= '' then redis.call('HSET', key, 'idempotencyKey', idem) end
+      'createdAt', now }
+    if idem ~= '' then
+      fields[#fields + 1] = 'idempotencyKey'
+      fields[#fields + 1] = idem
+    end
     if delay > 0 then
-      redis.call('HSET', key, 'runAt', now + delay)
+      fields[#fields + 1] = 'runAt'
+      fields[#fields + 1] = now + delay
+    end
+    -- One HSET with every field.
+    redis.call('HSET', key, unpack(fields))
+    if delay > 0 then
       redis.call('ZADD', K_DELAYED, now + delay, id)
     else
       redis.call('RPUSH', K_LANE_OF[ARGV[b + 4]], id)
