@@ -9,9 +9,8 @@
  * Environment: BENCH_TASKS (default 40000), BENCH_PREFETCH (default 0,4,16), BENCH_RUNS,
  * BENCH_BATCH.
  *
- * Reference figures for this 2-core machine (from the core issue): BullMQ 6.7 about 3,200
- * tasks/s through sandboxed processors at concurrency 2 and 11,400/s in-process at concurrency
- * 50; a bare unreliable BLPOP + fork pool about 6,600/s.
+ * Figures from this benchmark describe Forklift alone; comparisons with other systems come only
+ * from `npm run bench -- compare`, which measures them in the same run.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -150,10 +149,6 @@ export default async function benchEngine(): Promise<void> {
           `CPU µs/task: host ${us(r.cpu.parent)}, children ${us(r.cpu.children)}, redis ${us(r.cpu.redis)}`,
       );
     }
-    console.log(
-      '  reference: BullMQ 6.7 sandboxed c=2 ~3,200/s; in-process c=50 ~11,400/s; bare BLPOP+fork ~6,600/s',
-    );
-    console.log('  targets:   strict semaphore >= 8,000/s; prefetch >= 15,000/s');
   } finally {
     await server.kill();
   }
