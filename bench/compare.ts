@@ -14,12 +14,15 @@
  *
  * Environment: BENCH_RUNS (rounds, default 3), BENCH_TASKS (tasks per consumer run, default
  * 20000). --quick: one small round (about a minute at most), a smoke test of the harness.
+ * --baseline DIR: also run the Forklift consumers of another checkout (a git worktree of the
+ * previous main, node_modules linked), and give each Forklift row its ratio to that baseline.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBenchRedis } from './compare/bench-redis.js';
-import { CONSUMERS, type ConsumerKind } from './compare/consumers.js';
+import { type ConsumerKind, consumersFor } from './compare/consumers.js';
 import { latencyRun } from './compare/latency.js';
 import { countCommands, measuredRun, type Scenario } from './compare/measured-run.js';
 import { bytesPerQueuedTask, producerRun } from './compare/producer-bench.js';
@@ -69,9 +72,9 @@ function sizes(quick: boolean): Sizes {
 }
 
 /** The consumers in the order of round `r`: rotated by r, reversed every other round. */
-function orderOf(round: number): ConsumerKind[] {
-  const rotated = CONSUMERS.map(
-    (_, i) => CONSUMERS[(i + round) % CONSUMERS.length] as ConsumerKind,
+function orderOf(consumers: readonly ConsumerKind[], round: number): ConsumerKind[] {
+  const rotated = consumers.map(
+    (_, i) => consumers[(i + round) % consumers.length] as ConsumerKind,
   );
   return round % 2 === 1 ? rotated.reverse() : rotated;
 }
@@ -82,15 +85,26 @@ const progress = (text: string) => process.stderr.write(`  ${text}\n`);
 export default async function benchCompare(args: readonly string[] = []): Promise<void> {
   const { values } = parseArgs({
     args: [...args],
-    options: { quick: { type: 'boolean', default: false }, json: { type: 'string' } },
+    options: {
+      quick: { type: 'boolean', default: false },
+      json: { type: 'string' },
+      baseline: { type: 'string' },
+    },
   });
   const quick = values.quick ?? false;
   const size = sizes(quick);
+  const baseline = values.baseline === undefined ? null : resolve(values.baseline);
+  if (baseline !== null && !existsSync(join(baseline, 'bench/compare/consumers/forklift.ts'))) {
+    throw new Error(
+      `--baseline ${baseline}: no bench/compare/consumers/forklift.ts there (give a checkout of Forklift with this benchmark, node_modules linked)`,
+    );
+  }
+  const consumers = consumersFor(baseline ?? undefined);
   const server = await startBenchRedis();
   try {
     progress(`compare: ${size.rounds} round(s) of ${size.tasks} tasks per consumer run`);
     const once: Once = { commands: new Map(), bytesPerTask: new Map() };
-    for (const kind of CONSUMERS) {
+    for (const kind of consumers) {
       once.commands.set(kind.id, await countCommands(server, kind, size.monitored, 'monitor'));
     }
     for (const system of ['forklift', 'bullmq'] as const) {
@@ -100,7 +114,7 @@ export default async function benchCompare(args: readonly string[] = []): Promis
     for (let r = 0; r < size.rounds; r++) {
       const round: Round = { runs: new Map(), producer: new Map(), latency: new Map() };
       for (const scenario of ['prefilled', 'live'] as Scenario[]) {
-        for (const kind of orderOf(r)) {
+        for (const kind of orderOf(consumers, r)) {
           const figures = await measuredRun(server, kind, scenario, size.tasks, 'compare');
           round.runs.set(`${kind.id}:${scenario}`, figures);
           progress(
@@ -116,7 +130,7 @@ export default async function benchCompare(args: readonly string[] = []): Promis
           await producerRun(server, system, size.singleEnqueues, size.batchedEnqueues),
         );
       }
-      const latencyKinds = CONSUMERS.filter(
+      const latencyKinds = consumers.filter(
         (c) => c.id === 'forklift-strict' || c.id === 'bullmq-sandboxed',
       );
       for (const kind of r % 2 === 0 ? latencyKinds : [...latencyKinds].reverse()) {
@@ -131,6 +145,8 @@ export default async function benchCompare(args: readonly string[] = []): Promis
         rounds: size.rounds,
         tasks: size.tasks,
         quick,
+        consumers,
+        baseline,
       },
       rounds,
       once,

@@ -3,7 +3,7 @@
  * and same-run ratios, the targets of the benchmark issue, a table for people and the same as
  * JSON for scripts (`--json FILE`).
  */
-import { CONSUMERS, PEERS } from './consumers.js';
+import { type ConsumerKind, PEERS } from './consumers.js';
 import type { LatencyFigures } from './latency.js';
 import type { CommandFigures, RunFigures, Scenario } from './measured-run.js';
 import type { ProducerFigures } from './producer-bench.js';
@@ -26,6 +26,10 @@ export interface Once {
 
 /** How the comparison was run. */
 export interface Setup {
+  /** The consumers compared (CONSUMERS, plus the baseline tree's Forklift when given). */
+  consumers: ConsumerKind[];
+  /** The baseline tree, when one was given. */
+  baseline: string | null;
   date: string;
   machine: { cpus: number; node: string; redis: string };
   rounds: number;
@@ -73,7 +77,7 @@ export function buildReport(setup: Setup, rounds: readonly Round[], once: Once):
   const series = (pick: (round: Round) => number | undefined) =>
     rounds.map((round) => pick(round) ?? Number.NaN);
   for (const scenario of SCENARIOS) {
-    for (const kind of CONSUMERS) {
+    for (const kind of setup.consumers) {
       const key = `${kind.id}:${scenario}`;
       const figure = (f: keyof RunFigures) => spread(series((r) => r.runs.get(key)?.[f]));
       const tps = series((r) => r.runs.get(key)?.tasksPerSecond);
@@ -93,13 +97,17 @@ export function buildReport(setup: Setup, rounds: readonly Round[], once: Once):
         commandsPerTask: once.commands.get(kind.id)?.sentPerTask,
         scriptCallsPerTask: once.commands.get(kind.id)?.inScriptsPerTask,
       };
-      for (const peer of PEERS) {
+      const peers: string[] = [...PEERS];
+      const baselineId = `${kind.id}@baseline`;
+      if (setup.consumers.some((c) => c.id === baselineId)) peers.push(baselineId);
+      for (const peer of peers) {
         const r = ratioSpread(
           tps,
           series((round) => round.runs.get(`${peer}:${scenario}`)?.tasksPerSecond),
         );
-        row.ratios[peer] = r.median;
-        row.ratioRanges[peer] = rangeOf(r);
+        const key = peer === baselineId ? 'baseline' : peer;
+        row.ratios[key] = r.median;
+        row.ratioRanges[key] = rangeOf(r);
       }
       rows.push(row);
     }
@@ -142,7 +150,7 @@ export function buildReport(setup: Setup, rounds: readonly Round[], once: Once):
     rows.push({
       kind: 'latency',
       id: `${id}-latency`,
-      name: `${CONSUMERS.find((c) => c.id === id)?.name}: idle enqueue-to-start`,
+      name: `${setup.consumers.find((c) => c.id === id)?.name}: idle enqueue-to-start`,
       p50Ms: p50.median,
       p50MsRange: rangeOf(p50),
       p99Ms: p99.median,
@@ -223,6 +231,7 @@ const ratioText = (row: Row, peer: string) => {
 export function formatReport(report: Report): string {
   const { setup } = report;
   const lines: string[] = [];
+  if (setup.baseline !== null) lines.push(`baseline: Forklift from ${setup.baseline}`);
   lines.push(
     `compare: ${setup.date}, ${setup.machine.cpus} CPUs, Node ${setup.machine.node}, Redis ${setup.machine.redis} (private, no persistence); ` +
       `${setup.tasks.toLocaleString('en-US')} square tasks per run, ${setup.rounds} round(s)${setup.quick ? ', --quick' : ''}`,
@@ -231,19 +240,21 @@ export function formatReport(report: Report): string {
     'medians over rounds (range); ratios are taken round by round against peers run in the same round',
   );
   const consumers = report.rows.filter((r) => r.kind === 'consumer');
+  const withBaseline = setup.baseline !== null;
   for (const scenario of SCENARIOS) {
     lines.push('');
     lines.push(
-      scenario === 'prefilled'
-        ? 'consumers, tasks enqueued before launch        tasks/s (range)      x BullMQ sandboxed  x BullMQ in-process  x bare pool        launch->done s'
-        : 'consumers, tasks enqueued while running        tasks/s (range)      x BullMQ sandboxed  x BullMQ in-process  x bare pool        enqueue->done s',
+      `${scenario === 'prefilled' ? 'consumers, tasks enqueued before launch ' : 'consumers, tasks enqueued while running'}       ` +
+        'tasks/s (range)      x BullMQ sandboxed  x BullMQ in-process  x bare pool        ' +
+        `${scenario === 'prefilled' ? 'launch->done s ' : 'enqueue->done s'}${withBaseline ? '  x baseline' : ''}`,
     );
     for (const row of consumers.filter((r) => r.scenario === scenario)) {
       const range = row.tasksPerSecondRange ?? [Number.NaN, Number.NaN];
+      const baseline = row.ratios.baseline === undefined ? '' : ratioText(row, 'baseline');
       lines.push(
         `  ${row.name.padEnd(44)} ${`${int(row.tasksPerSecond)} (${int(range[0])}-${int(range[1])})`.padEnd(20)} ` +
           `${ratioText(row, 'bullmq-sandboxed').padEnd(19)} ${ratioText(row, 'bullmq-inprocess').padEnd(20)} ` +
-          `${ratioText(row, 'bare-pool').padEnd(18)} ${fixed(row.secondsToDone, 2)}`,
+          `${ratioText(row, 'bare-pool').padEnd(18)} ${fixed(row.secondsToDone, 2).padEnd(15)}  ${baseline}`.trimEnd(),
       );
     }
   }
