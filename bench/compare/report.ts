@@ -244,15 +244,17 @@ export function formatReport(report: Report): string {
   for (const scenario of SCENARIOS) {
     lines.push('');
     lines.push(
-      `${scenario === 'prefilled' ? 'consumers, tasks enqueued before launch ' : 'consumers, tasks enqueued while running'}       ` +
-        'tasks/s (range)      x BullMQ sandboxed  x BullMQ in-process  x bare pool        ' +
+      `${scenario === 'prefilled' ? 'consumers, tasks enqueued before launch' : 'consumers, tasks enqueued while running'}`.padEnd(
+        47,
+      ) +
+        'tasks/s (range)          x BullMQ sandboxed  x BullMQ in-process  x bare pool        ' +
         `${scenario === 'prefilled' ? 'launch->done s ' : 'enqueue->done s'}${withBaseline ? '  x baseline' : ''}`,
     );
     for (const row of consumers.filter((r) => r.scenario === scenario)) {
       const range = row.tasksPerSecondRange ?? [Number.NaN, Number.NaN];
       const baseline = row.ratios.baseline === undefined ? '' : ratioText(row, 'baseline');
       lines.push(
-        `  ${row.name.padEnd(44)} ${`${int(row.tasksPerSecond)} (${int(range[0])}-${int(range[1])})`.padEnd(20)} ` +
+        `  ${row.name.padEnd(44)} ${`${int(row.tasksPerSecond)} (${int(range[0])}-${int(range[1])})`.padEnd(24)} ` +
           `${ratioText(row, 'bullmq-sandboxed').padEnd(19)} ${ratioText(row, 'bullmq-inprocess').padEnd(20)} ` +
           `${ratioText(row, 'bare-pool').padEnd(18)} ${fixed(row.secondsToDone, 2).padEnd(15)}  ${baseline}`.trimEnd(),
       );
