@@ -70,8 +70,8 @@ export const enqueueRequestDocSchema = doc(
     id: 'EnqueueRequest',
     description:
       'One task. `delaySeconds` (up to a year) makes it delayed; `idempotencyKey` makes a ' +
-      'repeat within 24 h return the first task; `maxAttempts` and `timeoutMs` override the ' +
-      "type's policy.",
+      'repeat within 24 h return the first task; `maxAttempts`, `maxStalls` and `timeoutMs` ' +
+      "override the type's policy.",
   },
 );
 
@@ -141,8 +141,10 @@ export const taskViewSchema = doc(
     }),
     timeoutMs: z.int(),
     stalls: doc(z.int(), {
-      description: 'Times its lease expired because its worker host stopped renewing it.',
+      description:
+        'Times it lost its worker host (crash, kill, cut-off) and went back to its lane; not attempts.',
     }),
+    maxStalls: doc(z.int(), { description: 'Stalls allowed; one more and the task is dead.' }),
   }),
   { id: 'Task' },
 );

@@ -6,6 +6,12 @@
 export interface TaskPolicy {
   /** Runs allowed before a task is dead. @default 3 */
   maxAttempts: number;
+  /**
+   * Times a task may lose its worker host (a crash, kill or cut-off: its lease expired with the
+   * host gone) and go back to its lane; one more and it is dead. A stall is not an attempt: the
+   * run never ended. @default 3
+   */
+  maxStalls: number;
   /** First retry delay; doubles on each attempt, with jitter. @default 1000 */
   backoffMs: number;
   /** Ceiling of the retry delay. @default 3_600_000 (1 h) */
@@ -23,6 +29,7 @@ const DAY_MS = 86_400_000;
 /** The defaults named in the policy above. */
 export const DEFAULT_POLICY: Readonly<TaskPolicy> = Object.freeze({
   maxAttempts: 3,
+  maxStalls: 3,
   backoffMs: 1_000,
   backoffMaxMs: 3_600_000,
   timeoutMs: 300_000,
@@ -36,6 +43,7 @@ export const DEFAULT_IDEMPOTENCY_TTL_MS = DAY_MS;
 /** Upper bounds that keep a typo from parking a task for years. */
 export const LIMITS = Object.freeze({
   maxAttempts: 100,
+  maxStalls: 100,
   timeoutMs: 24 * 3_600_000,
   delayMs: 365 * DAY_MS,
   idempotencyKeyLength: 256,

@@ -24,6 +24,7 @@ export const enqueueRequestSchema = z
       .optional(),
     idempotencyKey: z.string().min(1).max(LIMITS.idempotencyKeyLength).optional(),
     maxAttempts: z.int().min(1).max(LIMITS.maxAttempts).optional(),
+    maxStalls: z.int().min(0).max(LIMITS.maxStalls).optional(),
     timeoutMs: z.int().min(1).max(LIMITS.timeoutMs).optional(),
   })
   .strict();
@@ -126,6 +127,7 @@ export function prepareEnqueue(
   }
   const policy: TaskPolicy = { ...DEFAULT_POLICY, ...definition.policy };
   if (request.maxAttempts !== undefined) policy.maxAttempts = request.maxAttempts;
+  if (request.maxStalls !== undefined) policy.maxStalls = request.maxStalls;
   if (request.timeoutMs !== undefined) policy.timeoutMs = request.timeoutMs;
   return {
     ok: true,

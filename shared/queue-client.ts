@@ -110,6 +110,7 @@ export class QueueClient {
         String(s.policy.backoffMaxMs),
         String(s.policy.resultTtlMs),
         String(s.policy.deadTtlMs),
+        String(s.policy.maxStalls),
       );
     }
     const reply = asArray('enqueue', await this.run(enqueueScript, args));

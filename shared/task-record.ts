@@ -5,6 +5,7 @@
  * are JSON, times are epoch milliseconds.
  */
 import * as z from 'zod';
+import { DEFAULT_POLICY } from './defaults.js';
 import { CorruptRecordError } from './errors.js';
 import { PRIORITIES } from './priority.js';
 import { TASK_STATES } from './task-state.js';
@@ -40,6 +41,8 @@ const recordSchema = z.object({
   state: z.enum(TASK_STATES),
   attempts: count,
   maxAttempts: count,
+  /** Records written before stalls had a limit of their own have none: the default applies. */
+  maxStalls: count.default(DEFAULT_POLICY.maxStalls),
   timeoutMs: millis,
   backoffMs: millis.optional(),
   backoffMaxMs: millis.optional(),
@@ -47,7 +50,7 @@ const recordSchema = z.object({
   deadTtlMs: millis.optional(),
   /** Times the task was claimed; a run's lease id. */
   claims: count.default(0),
-  /** Times its lease expired (host crash or stall). */
+  /** Times it lost its worker host (crash, kill, cut-off) and went back to its lane. */
   stalls: count.default(0),
   result: json.optional(),
   error: z.string().optional(),
@@ -60,7 +63,10 @@ const recordSchema = z.object({
   host: z.string().optional(),
 });
 
-/** A decoded task record (the fields of `recordSchema`, with `claims` and `stalls` 0 when absent). */
+/**
+ * A decoded task record (the fields of `recordSchema`, with `claims` and `stalls` 0 and
+ * `maxStalls` the default when absent).
+ */
 export type TaskRecord = z.output<typeof recordSchema>;
 
 /** Turns a flat `[field, value, ...]` array into an object. */
@@ -106,8 +112,10 @@ export interface TaskView
   finishedAt: string | null;
   /** When a delayed task, or a failed one awaiting its retry, is due. */
   runAt: string | null;
-  /** Times its lease expired because its worker host stopped renewing it. */
+  /** Times it lost its worker host (crash, kill, cut-off) and went back to its lane. */
   stalls: number;
+  /** Stalls allowed; one more and the task is dead. */
+  maxStalls: number;
 }
 
 const iso = (ms: number | undefined): string | null =>
@@ -131,5 +139,6 @@ export function toTaskView(record: TaskRecord): TaskView {
     runAt: iso(record.runAt),
     timeoutMs: record.timeoutMs,
     stalls: record.stalls,
+    maxStalls: record.maxStalls,
   };
 }

@@ -1,12 +1,13 @@
 /**
- * The claim loop: offers the free tokens of ready children to the claim script, hands what it
- * leases to the dispatcher, and waits when there is nothing to do.
+ * The claim loop: leases tasks for the tokens of idle slots (a busy child leases for itself),
+ * hands what it leased to the host, and waits when there is nothing to do.
  *
- * Waiting costs nothing. With no free token it waits in memory until one frees. With free tokens
- * but no work it blocks in BLPOP, on a dedicated connection, on the queue's signal list and on
- * this host's own wake list, until an enqueue leaves a marker, the earliest delayed task is due,
- * or `maxBlockMs` passes. A token freed (or a child ready) during a BLPOP wakes it through the
- * wake list, so new capacity never waits for a timeout.
+ * Waiting costs nothing. With no idle slot it waits in memory until one is. With idle slots but
+ * no work it blocks in BLPOP, on a dedicated connection, on the queue's signal list and on this
+ * host's own wake list, until an enqueue leaves a marker, the earliest delayed task is due, or
+ * `maxBlockMs` passes. A new child ready during a BLPOP wakes it through the wake list, so new
+ * capacity never waits for a timeout. A slot that turns idle needs no such wake: the finish call
+ * that ended its last run found no work, and new work leaves a marker.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
@@ -14,7 +15,7 @@ import type { Logger } from 'pino';
 import type { QueueKeys } from '../shared/keys.js';
 import type { ClaimedTask, HostScripts } from './engine/host-scripts.js';
 import type { LaneOrder } from './engine/lane-order.js';
-import type { SlotTokens } from './slot-tokens.js';
+import type { Offer } from './pool/pool.js';
 
 /** What the claim loop needs. */
 export interface ClaimLoopOptions {
@@ -24,14 +25,14 @@ export interface ClaimLoopOptions {
   /** The dedicated BLPOP connection. */
   blocking: Redis;
   keys: QueueKeys;
-  tokens: SlotTokens;
-  accepting: (slot: number) => boolean;
+  /** The idle slots, marked as claiming (pool.offer). */
+  offer: () => Offer[];
   laneOrder: LaneOrder;
   leaseMs: number;
   maxBlockMs: number;
   log: Logger;
-  /** Takes what a claim leased to the `offered` tokens (the ones that got none are free again). */
-  handOut: (offered: readonly string[], leased: readonly ClaimedTask[]) => void;
+  /** Takes what a claim leased for the `offered` slots (a slot that got none is idle again). */
+  handOut: (offered: readonly Offer[], leased: readonly ClaimedTask[]) => Promise<void>;
 }
 
 /** The claim loop of one host. */
@@ -56,8 +57,8 @@ export class ClaimLoop {
   }
 
   /**
-   * Wakes the loop from its in-memory wait (all tokens were busy). Enough when a token frees
-   * after a lease attempt that found no work: a loop blocked in BLPOP is woken by the signal any
+   * Wakes the loop from its in-memory wait (no slot was idle). Enough when a slot turns idle
+   * after a finish call that found no work: a loop blocked in BLPOP is woken by the signal any
    * new work leaves, so it needs no wake of its own (which would cost Redis a few commands).
    */
   wakeIfIdle(): void {
@@ -98,32 +99,33 @@ export class ClaimLoop {
   }
 
   private async loop(): Promise<void> {
-    const { tokens, scripts, log } = this.o;
+    const { scripts, log } = this.o;
     let failures = 0;
     while (this.running) {
-      const free = tokens.freeFor(this.o.accepting);
-      if (free.length === 0) {
+      const offers = this.o.offer();
+      if (offers.length === 0) {
         await new Promise<void>((resolve) => {
           this.idleWaiter = resolve;
         });
         continue;
       }
-      tokens.claiming(free);
-      let nextDelayedAt = -1;
-      let claimedAll = false;
+      const free = offers.flatMap((offer) => offer.tokens);
+      let reply: Awaited<ReturnType<HostScripts['claim']>>;
       try {
-        const reply = await scripts.claim(free, this.o.leaseMs, this.o.laneOrder.next());
-        failures = 0;
-        nextDelayedAt = reply.nextDelayedAt;
-        this.o.handOut(free, reply.tasks);
-        claimedAll = reply.tasks.length === free.length;
+        reply = await scripts.claim(free, this.o.leaseMs, this.o.laneOrder.next());
       } catch (error) {
-        for (const token of free) tokens.free(token);
+        // If the claim ran and its reply was lost, the next claim for these tokens gets the
+        // same tasks back (see the claim script): nothing is orphaned.
+        await this.o.handOut(offers, []);
         failures++;
         log.error({ err: error }, 'claim failed; retrying');
         await sleep(Math.min(200 * 2 ** failures, 5_000));
         continue;
       }
+      failures = 0;
+      await this.o.handOut(offers, reply.tasks);
+      const claimedAll = reply.tasks.length === free.length;
+      const { nextDelayedAt } = reply;
       if (claimedAll || !this.running) continue;
       await this.block(nextDelayedAt);
     }

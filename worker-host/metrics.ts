@@ -19,8 +19,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { QueueStats } from '../shared/queue-client.js';
-import type { RunError } from './pool/protocol.js';
-import type { FinishedRun, SlotTask } from './pool/slot-line.js';
+import type { EndedRun, LeasedTask, RunError } from './pool/protocol.js';
 
 /** The metrics of one host. */
 export class HostMetrics {
@@ -73,21 +72,22 @@ export class HostMetrics {
     });
   }
 
-  /** Counts runs a child reported, with the wall times it measured. */
-  finished(runs: readonly FinishedRun[]): void {
-    for (const { task, outcome } of runs)
-      this.observe(task, outcome.ok ? 'succeeded' : 'failed', outcome.ms);
+  /** Counts runs a child ended, with the wall times it measured (not tasks given back). */
+  finished(runs: readonly { run: EndedRun; task: LeasedTask | undefined }[]): void {
+    for (const { run, task } of runs) {
+      if (run.outcome === 'released' || !task) continue;
+      this.observe(task.task.type, run.ok ? 'succeeded' : 'failed', run.ms);
+    }
   }
 
-  /** Counts the run a dead child was in (timed from when the host saw it start). */
-  lost(running: SlotTask | undefined, error: RunError): void {
+  /** Counts the run a dead child was in, timed from the start it reported. */
+  lost(running: LeasedTask | undefined, error: RunError, startedAt: number | undefined): void {
     if (!running) return;
-    const ms = running.startedAt === undefined ? undefined : Date.now() - running.startedAt;
-    this.observe(running, error.name === 'TimeoutError' ? 'timeout' : 'crashed', ms);
+    const ms = startedAt === undefined ? undefined : Date.now() - startedAt;
+    this.observe(running.task.type, error.name === 'TimeoutError' ? 'timeout' : 'crashed', ms);
   }
 
-  private observe(task: SlotTask, outcome: string, ms: number | undefined): void {
-    const type = task.task.type;
+  private observe(type: string, outcome: string, ms: number | undefined): void {
     this.runs.inc({ queue: this.queue, type, outcome });
     if (ms !== undefined) this.durations.observe({ queue: this.queue, type }, ms / 1000);
   }

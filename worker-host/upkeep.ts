@@ -1,48 +1,52 @@
 /**
- * A host's periodic Redis work, off the hot path: lease renewal of its running tasks (every
- * lease/3, one call for all of them, only while it has any) and the maintenance tick
- * (heartbeat with token sync, reap of expired leases of any host, promotion of due delayed
- * tasks: three calls every `tickMs`).
+ * A host's periodic Redis work, off the hot path: lease renewal of the tasks its children hold
+ * (every lease/3, one call for all of them, only while there are any) and the maintenance tick
+ * (heartbeat, reap of tasks whose host is gone, promotion of due delayed tasks: three calls
+ * every `tickMs`).
+ *
+ * A host is alive while its heartbeat is younger than its TTL, twice the lease plus a tick: a
+ * Redis pause or restart of up to twice the lease takes no task from a live host, and a host that
+ * died has its tasks handed on after at most that long.
  */
 import type { Logger } from 'pino';
 import type { HostScripts } from './engine/host-scripts.js';
-import type { SlotTokens } from './slot-tokens.js';
 
 /** Options of `startUpkeep`. */
 export interface UpkeepOptions {
   scripts: HostScripts;
-  tokens: SlotTokens;
-  /** Whether a slot takes work (its tokens count as free capacity). */
-  accepting: (slot: number) => boolean;
+  /** (id, lease) of every task the children hold. */
+  leases: () => [id: string, lease: string][];
+  /** True while a child still holds task `id` (a lease lost after its run ended is not news). */
+  holds: (id: string) => boolean;
+  /** Every slot token of the host (a host presumed dead comes back with them all free). */
+  tokens: readonly string[];
   leaseMs: number;
   tickMs: number;
+  /** The host's TTL in `hosts`: twice the lease plus a tick. */
+  hostTtlMs: number;
   log: Logger;
   /** Keeps track of a call in flight (so shutdown can wait for it). */
   track: (promise: Promise<unknown>) => void;
-  /** Brings the token table up to date before a renewal (runs children did not report yet). */
-  beforeRenew?: () => void;
+}
+
+/** A host's TTL for a lease and tick: twice the lease plus one tick. */
+export function hostTtlFor(leaseMs: number, tickMs: number): number {
+  return 2 * leaseMs + tickMs;
 }
 
 /** Starts the timers and runs a first tick at once; returns a function that stops them. */
 export function startUpkeep(options: UpkeepOptions): () => void {
-  const { scripts, tokens, log } = options;
+  const { scripts, log } = options;
 
   async function renewLeases(): Promise<void> {
-    options.beforeRenew?.();
-    const leases = tokens.busyLeases();
+    const leases = options.leases();
     if (leases.length === 0) return;
     try {
-      const lost = new Set(await scripts.renew(leases, options.leaseMs));
-      if (lost.size === 0) return;
-      // A run that ended while the renewal was in flight is not a lost lease.
-      // Nor is one learnt from a scoreboard that had just finished (unconfirmed).
-      const stillHeld = tokens
-        .busyLeases({ confirmedOnly: true })
-        .filter(([id, lease]) => lost.has(id) && leases.some(([i, l]) => i === id && l === lease));
-      if (stillHeld.length > 0) {
+      const lost = (await scripts.renew(leases, options.leaseMs)).filter(options.holds);
+      if (lost.length > 0) {
         log.warn(
-          { taskIds: stillHeld.map(([id]) => id) },
-          'leases lost while running (reaped elsewhere); outcomes will not be stored',
+          { taskIds: lost },
+          'leases lost while running (the tasks were handed to another host); their outcomes will not be stored',
         );
       }
     } catch (error) {
@@ -51,15 +55,20 @@ export function startUpkeep(options: UpkeepOptions): () => void {
   }
 
   async function maintain(): Promise<void> {
-    const { free, busy } = tokens.partition(options.accepting);
     try {
-      const [, reaped] = await Promise.all([
-        scripts.heartbeat(options.tickMs * 3, free, busy),
-        scripts.reap(),
+      const [beat, reaped] = await Promise.all([
+        scripts.heartbeat(options.hostTtlMs, options.tokens),
+        scripts.reap(options.hostTtlMs),
         scripts.promote(),
       ]);
+      if (!beat.wasAlive) {
+        log.warn(
+          { hostTtlMs: options.hostTtlMs },
+          'this host was presumed dead (no heartbeat for its whole TTL) and has registered again; tasks it held may run elsewhere',
+        );
+      }
       if (reaped.requeued + reaped.dead > 0)
-        log.warn(reaped, 'recovered tasks whose lease expired');
+        log.warn(reaped, 'recovered tasks whose worker host is gone');
     } catch (error) {
       log.warn({ err: error }, 'maintenance tick failed');
     }

@@ -2,8 +2,8 @@ import { defineScript } from './define-script.js';
 import { COMMON_HEADER, LUA_LEASING, PROMOTE_BATCH } from './lua-common.js';
 
 /**
- * Leases up to one task per free slot token of a host. Due delayed tasks are promoted first,
- * so a delay is honoured to the moment a host looks.
+ * Leases up to one task per free slot token of a host (the host claims for its idle children).
+ * Due delayed tasks are promoted first, so a delay is honoured to the moment a host looks.
  */
 export const claimScript = defineScript({
   name: 'claim',
@@ -19,7 +19,9 @@ Returns: { nextDelayedAt, leased } with leased, when a task was leased, a JSON s
   attempts, maxAttempts, timeoutMs and claims (the lease id), as they are after the claim (the
   two counters as numbers); a field missing from the record is left out.
   nextDelayedAt: ms timestamp of the earliest delayed task, or -1 when there is none.
-  Tokens that got a task leave the host's token list; the others stay.`,
+  Each token that gets a task holds its id in the host's token hash. A token that still holds a
+  task leased to this host (the reply of an earlier claim was lost) gets that task again.
+  Nothing is leased for a host that is not alive (registered, heartbeat unexpired).`,
   includes: [...LUA_LEASING],
   body: `
 local host, lease_ms, order = ARGV[2], tonumber(ARGV[3]), ARGV[4]
@@ -27,16 +29,20 @@ local now = now_ms()
 promote_due(now, ${PROMOTE_BATCH})
 
 local out = { -1 }
-local leased = {}
-for i = 5, #ARGV do
-  local got = claim_for(host, ARGV[i], order, now, lease_ms)
-  if not got then break end
-  take_token(host, ARGV[i])
-  leased[#leased + 1] = got
+if host_alive(host, now) then
+  local leased, more = {}, true
+  for i = 5, #ARGV do
+    local got, popped = fill_token(host, ARGV[i], order, now, lease_ms, {}, more)
+    if got then
+      leased[#leased + 1] = got
+    elseif popped then
+      more = false
+    end
+  end
+  if #leased > 0 then out[2] = encode_leased(leased) end
+  -- Work is left and this host is full: let another blocked host have it.
+  if #leased > 0 and #leased == #ARGV - 4 and any_queued() then wake_one() end
 end
-if #leased > 0 then out[2] = encode_leased(leased) end
--- Work is left and this host is full: let another blocked host have it.
-if #leased > 0 and #leased == #ARGV - 4 and any_queued() then wake_one() end
 
 local first = redis.call('ZRANGE', K_DELAYED, 0, 0, 'WITHSCORES')
 if first[2] then out[1] = tonumber(first[2]) end

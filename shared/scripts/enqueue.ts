@@ -2,7 +2,7 @@ import { defineScript } from './define-script.js';
 import { COMMON_HEADER, LUA_BASE } from './lua-common.js';
 
 /** Number of ARGV entries per task in the enqueue script. */
-export const ENQUEUE_FIELDS_PER_TASK = 13;
+export const ENQUEUE_FIELDS_PER_TASK = 14;
 
 /** Adds one or many tasks atomically (all or none), honouring idempotency keys and delays. */
 export const enqueueScript = defineScript({
@@ -11,9 +11,10 @@ export const enqueueScript = defineScript({
 enqueue: add tasks to their lanes (or to the delayed set), all in one atomic step.
 ${COMMON_HEADER}
 ARGV[2]: n, the number of tasks
-ARGV[3]: fields per task (13), then n groups of:
+ARGV[3]: fields per task (14), then n groups of:
   id, type, payload JSON, priority (high|normal|low), delayMs, idempotency key ('' = none),
-  idempotency TTL ms, maxAttempts, timeoutMs, backoffMs, backoffMaxMs, resultTtlMs, deadTtlMs
+  idempotency TTL ms, maxAttempts, timeoutMs, backoffMs, backoffMaxMs, resultTtlMs, deadTtlMs,
+  maxStalls
 Returns: flat array, 3 entries per task: id, state, duplicate (1 when an idempotency key
   already named a task: id and state are that task's; state 'expired' if its record is gone).
 A replay (every id of the batch already exists: the client resent a request whose reply it lost)
@@ -31,7 +32,7 @@ end
 
 local n = tonumber(ARGV[2])
 local width = tonumber(ARGV[3])
-if not n or width ~= 13 or #ARGV ~= 3 + n * width then
+if not n or width ~= 14 or #ARGV ~= 3 + n * width then
   return redis.error_reply('ERR forklift: bad enqueue arguments')
 end
 
@@ -46,7 +47,7 @@ for i = 0, n - 1 do
   if not K_LANE_OF[prio] then
     return redis.error_reply('ERR forklift: task ' .. i .. ' has unknown priority ' .. tostring(prio))
   end
-  for f = 5, 13 do
+  for f = 5, 14 do
     if f ~= 6 and not string.match(ARGV[b + f], '^%d+$') then
       return redis.error_reply('ERR forklift: task ' .. i .. ' field ' .. f .. ' is not a non-negative integer')
     end
@@ -104,7 +105,7 @@ for i = 0, n - 1 do
       'state', state, 'attempts', 0, 'claims', 0, 'stalls', 0,
       'maxAttempts', ARGV[b + 8], 'timeoutMs', ARGV[b + 9], 'backoffMs', ARGV[b + 10],
       'backoffMaxMs', ARGV[b + 11], 'resultTtlMs', ARGV[b + 12], 'deadTtlMs', ARGV[b + 13],
-      'createdAt', now }
+      'maxStalls', ARGV[b + 14], 'createdAt', now }
     if idem ~= '' then
       fields[#fields + 1] = 'idempotencyKey'
       fields[#fields + 1] = idem

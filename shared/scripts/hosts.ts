@@ -2,14 +2,15 @@ import { defineScript } from './define-script.js';
 import { COMMON_HEADER, LUA_BASE } from './lua-common.js';
 
 /**
- * A worker host's presence: its entry in the hosts set, a description hash and its token list
- * (one token per free slot, the semaphore of the original design), all expiring together unless
- * the host keeps beating. A host that dies leaves nothing behind for longer than its TTL.
+ * A worker host's presence: its entry in the hosts set (scored by heartbeat expiry), a
+ * description hash and its token hash (one field per slot token, holding the task it is leased
+ * to or '' when free: the semaphore of the original design), all expiring together unless the
+ * host keeps beating. A host that dies leaves nothing behind for longer than its TTL.
  */
 export const registerHostScript = defineScript({
   name: 'register-host',
   header: `
-register-host: (re)build a host's token list at start-up and announce the host.
+register-host: (re)build a host's token hash at start-up (every token free) and announce the host.
 ${COMMON_HEADER}
 ARGV[2]: host id   ARGV[3]: TTL ms   ARGV[4]: description JSON   ARGV[5..]: every slot token
 Returns: the server time in ms`,
@@ -17,10 +18,10 @@ Returns: the server time in ms`,
   body: `
 local host, ttl = ARGV[2], tonumber(ARGV[3])
 local now = now_ms()
-local list = tokens_key(host)
-redis.call('DEL', list)
-for i = 5, #ARGV do redis.call('RPUSH', list, ARGV[i]) end
-if #ARGV >= 5 then redis.call('PEXPIRE', list, ttl) end
+local hash = tokens_key(host)
+redis.call('DEL', hash)
+for i = 5, #ARGV do redis.call('HSET', hash, ARGV[i], '') end
+if #ARGV >= 5 then redis.call('PEXPIRE', hash, ttl) end
 redis.call('ZADD', K_HOSTS, now + ttl, host)
 redis.call('ZREMRANGEBYSCORE', K_HOSTS, '-inf', now)
 local info = PREFIX .. 'host:' .. host
@@ -30,31 +31,30 @@ redis.call('PEXPIRE', info, ttl)
 return now`,
 });
 
-/** Keeps a host alive and makes its token list mirror the host's view of its slots. */
+/** Keeps a host alive (its token hash is kept by the scripts that lease and end runs). */
 export const heartbeatScript = defineScript({
   name: 'heartbeat',
   header: `
-heartbeat: extend a host's TTL and sync its token list with the slots it knows to be free.
+heartbeat: extend a host's TTL. A host that was presumed dead (its TTL ran out, so its tasks
+were handed on) is registered again, its token hash rebuilt with every token free if it expired.
 ${COMMON_HEADER}
-ARGV[2]: host id   ARGV[3]: TTL ms   ARGV[4]: k, the number of free tokens
-ARGV[5..4+k]: free tokens (made present)   ARGV[5+k..]: busy tokens (made absent)
-Tokens in neither group (a claim under way) are left as they are.
-Returns: { live hosts, server time ms }`,
+ARGV[2]: host id   ARGV[3]: TTL ms   ARGV[4..]: every slot token
+Returns: { live hosts, 1 when the host was still alive before this beat, else 0 }`,
   includes: [LUA_BASE],
   body: `
-local host, ttl, k = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local host, ttl = ARGV[2], tonumber(ARGV[3])
 local now = now_ms()
-local list = tokens_key(host)
-for i = 5, 4 + k do
-  redis.call('LREM', list, 0, ARGV[i])
-  redis.call('RPUSH', list, ARGV[i])
+local expires = tonumber(redis.call('ZSCORE', K_HOSTS, host))
+local was_alive = expires ~= nil and expires > now
+local hash = tokens_key(host)
+if redis.call('EXISTS', hash) == 0 then
+  for i = 4, #ARGV do redis.call('HSET', hash, ARGV[i], '') end
 end
-for i = 5 + k, #ARGV do redis.call('LREM', list, 0, ARGV[i]) end
-redis.call('PEXPIRE', list, ttl)
+if #ARGV >= 4 then redis.call('PEXPIRE', hash, ttl) end
 redis.call('ZADD', K_HOSTS, now + ttl, host)
 redis.call('PEXPIRE', PREFIX .. 'host:' .. host, ttl)
 redis.call('ZREMRANGEBYSCORE', K_HOSTS, '-inf', now)
-return { redis.call('ZCARD', K_HOSTS), now }`,
+return { redis.call('ZCARD', K_HOSTS), was_alive and 1 or 0 }`,
 });
 
 /** Removes a host that is shutting down. */

@@ -117,24 +117,26 @@ local function promote_due(now, limit)
 end
 `;
 
-/** Host token bookkeeping: a host's free slots, mirrored in Redis. */
+/**
+ * A host's slot tokens (the semaphore): the hash `tokens:<host>` has one field per token, holding
+ * the id of the task leased to it or '' when it is free. The scripts that lease and end runs keep
+ * it, and only while the host is alive (in `hosts`, unexpired), so a dead host's hash expires
+ * with it and nothing leases for a host that is gone.
+ */
 export const LUA_TOKENS = `
--- Puts slot tokens back on their host's list (idempotent), while the host is alive: one host
--- lookup and one expiry for all of them.
-local function give_tokens(host, tokens, now)
-  if #tokens == 0 then return end
+local function host_alive(host, now)
   local expires = tonumber(redis.call('ZSCORE', K_HOSTS, host))
-  if not expires or expires <= now then return end
-  local list = tokens_key(host)
-  for _, token in ipairs(tokens) do
-    redis.call('LREM', list, 0, token)
-    redis.call('RPUSH', list, token)
-  end
-  redis.call('PEXPIREAT', list, expires)
+  return expires ~= nil and expires > now
 end
 
-local function take_token(host, token)
-  redis.call('LREM', tokens_key(host), 0, token)
+local function token_holder(host, token)
+  local held = redis.call('HGET', tokens_key(host), token)
+  if held == '' then return nil end
+  return held or nil
+end
+
+local function hold_token(host, token, id)
+  redis.call('HSET', tokens_key(host), token, id)
 end
 `;
 
@@ -186,10 +188,24 @@ end
 -- host decodes one bulk string many times faster than a nested array of small ones.
 local function encode_leased(list) return cjson.encode(list) end
 
--- Leases the next task to (host, token): 4 calls (LMPOP, HMGET, HSET, ZADD) on the hot path.
--- Returns { token, id, { field, value, ... } over CLAIM_FIELDS but 'state' } or nil.
--- A bad counter does not stop the lease: the host fails the record as corrupt. Only a bad
--- 'claims' restarts at 1; a good one keeps counting, so no lease id is reused.
+-- A leased task as a reply entry: { token, id, { field, value, ... } over CLAIM_FIELDS but
+-- 'state' }, from the values v read in CLAIM_FIELDS order.
+local function leased_entry(token, id, v)
+  local fields = {}
+  for f = 2, #CLAIM_FIELDS do
+    if v[f] then
+      fields[#fields + 1] = CLAIM_FIELDS[f]
+      fields[#fields + 1] = v[f]
+    end
+  end
+  return { token, id, fields }
+end
+
+-- Leases the next task to (host, token): 4 calls (LMPOP, HMGET, HSET, ZADD) on the hot path,
+-- plus the token's HSET. Returns its reply entry, or nil when no task is queued.
+-- The lease charges the attempt it starts (a reaped or released task gets it back). A bad
+-- counter does not stop the lease: the child fails the record as corrupt. Only a bad 'claims'
+-- restarts at 1; a good one keeps counting, so no lease id is reused.
 local function claim_for(host, token, order, now, lease_ms)
   local id, key, v = pop_next(order, now)
   if not id then return nil end
@@ -199,33 +215,68 @@ local function claim_for(host, token, order, now, lease_ms)
     attempts = attempts + 1
     redis.call('HSET', key, 'state', 'active', 'startedAt', now, 'host', host,
       'attempts', attempts, 'claims', claims)
+    v[5] = attempts
   else
     redis.call('HSET', key, 'state', 'active', 'startedAt', now, 'host', host, 'claims', claims)
   end
+  v[8] = claims
   redis.call('ZADD', K_ACTIVE, now + lease_ms, id)
-  local fields = {}
-  for f = 2, #CLAIM_FIELDS do
-    local value = v[f]
-    if f == 5 and attempts then value = attempts end
-    if f == 8 then value = claims end
-    if value then
-      fields[#fields + 1] = CLAIM_FIELDS[f]
-      fields[#fields + 1] = value
+  hold_token(host, token, id)
+  return leased_entry(token, id, v)
+end
+
+-- Fills (host, token): leases it the next task, unless it still holds a task leased to this
+-- host that the caller did not just end ('ended' is a set of ids). Such a task was leased by
+-- an earlier execution of the same call, whose reply was lost (ioredis re-sends a call after a
+-- reconnect, and callers retry): it is returned again, so a lost reply orphans nothing and the
+-- attempt is charged once. 'may_pop' false: only that check, no new lease.
+-- Returns { entry or nil, popped } where popped says a new lease was tried.
+local function fill_token(host, token, order, now, lease_ms, ended, may_pop)
+  local held = token_holder(host, token)
+  if held and not ended[held] then
+    local v = read_task(task_key(held), 'host', unpack(CLAIM_FIELDS))
+    if v and v[2] == 'active' and v[1] == host then
+      table.remove(v, 1)
+      return leased_entry(token, held, v), false
     end
   end
-  return { token, id, fields }
+  if not may_pop then
+    if held then hold_token(host, token, '') end
+    return nil, false
+  end
+  local got = claim_for(host, token, order, now, lease_ms)
+  if not got and held then hold_token(host, token, '') end
+  return got, true
 end
 `;
 
-/** Ownership check used before a host changes an active task. */
+/** Ownership check used before a host changes an active task, and giving a task back. */
 export const LUA_OWNED = `
--- True when 'key' is active and leased to (host, lease); also returns extra fields asked for.
+-- True when 'key' is active and leased to (host, lease); also returns the fields read (state,
+-- host, claims, then the extra ones asked for), or nil when the key is not a hash.
 local function owned(key, host, lease, ...)
   local v = read_task(key, 'state', 'host', 'claims', ...)
-  if not v then return false end
+  if not v then return false, nil end
   return v[1] == 'active' and v[2] == host and v[3] == lease, v
+end
+
+-- True when the fields v (as owned() read them) show a run this host ended with this lease:
+-- the record is no longer active but still names the host and the lease. A call re-sent after
+-- a lost reply finds its runs so; reap and release clear 'host', so a lost lease never does.
+local function ended_by(v, host, lease)
+  return v ~= nil and v[1] ~= 'active' and v[2] == host and v[3] == lease
+end
+
+-- Gives a leased task back to the head of its lane without spending an attempt: the lease
+-- charged one when it started, and the run never started (or did not end).
+local function give_back(key, id, lane)
+  redis.pcall('HINCRBY', key, 'attempts', -1)
+  redis.call('HSET', key, 'state', 'queued')
+  redis.call('HDEL', key, 'startedAt', 'host')
+  redis.call('ZREM', K_ACTIVE, id)
+  redis.call('LPUSH', lane, id)
 end
 `;
 
-/** Everything a script that leases tasks (claim, and complete and fail with a next task) uses. */
+/** Everything a script that leases tasks (claim, and finish with a next task) uses. */
 export const LUA_LEASING = [LUA_BASE, LUA_DEAD, LUA_PROMOTE, LUA_TOKENS, LUA_CLAIM];

@@ -1,6 +1,6 @@
 /**
  * The semaphore: a host with concurrency 2 and no prefetch never holds more than 2 tasks, never
- * hands a task to a busy child, and its token list in Redis plus its busy tasks never exceed
+ * hands a task to a busy child, and its free tokens in Redis plus its busy tasks never exceed
  * its 2 slots.
  */
 import { describe, expect, it } from 'vitest';
@@ -24,9 +24,13 @@ describe('slot semaphore', () => {
     let done = false;
     const sampler = (async () => {
       while (!done) {
-        // One MULTI, so both numbers are read at the same instant.
-        const reply = await suite.redis.multi().zcard(suite.keys.active).llen(tokensKey).exec();
-        samples.push({ active: Number(reply?.[0]?.[1]), tokens: Number(reply?.[1]?.[1]) });
+        // One MULTI, so both are read at the same instant. A free token holds ''.
+        const reply = await suite.redis.multi().zcard(suite.keys.active).hvals(tokensKey).exec();
+        const tokens = reply?.[1]?.[1] as string[] | undefined;
+        samples.push({
+          active: Number(reply?.[0]?.[1]),
+          tokens: tokens?.filter((held) => held === '').length ?? Number.NaN,
+        });
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     })();

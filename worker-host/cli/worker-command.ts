@@ -6,7 +6,7 @@
  * a second one forces (exit 1).
  */
 import { resolve } from 'node:path';
-import { startWorkerHost } from '../host.js';
+import { StartupError, startWorkerHost } from '../host.js';
 import { createLogger } from '../logger.js';
 import { resolveWorkerOptions, type WorkerOptions } from '../worker-options.js';
 import { intFlag, parseCommand } from './args.js';
@@ -116,11 +116,8 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   try {
     host = await startWorkerHost(options);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new CliError(
-      `could not start: Redis at REDIS_URL=${cli.redisUrl} did not answer (${reason})`,
-      1,
-    );
+    if (error instanceof StartupError) throw new CliError(`could not start: ${error.message}`, 1);
+    throw error;
   }
   return new Promise<number>((done) => {
     let signals = 0;

@@ -2,12 +2,13 @@
  * Turns a claimed task (the field/value pairs a claim returns: type, payload, priority,
  * attempts, maxAttempts, timeoutMs, claims) into what a child needs, checking each field the
  * way the record codec does. A field that does not decode is a CorruptRecordError naming it:
- * the host sends such a task to dead.
+ * the owner of the slot sends such a task to dead.
  */
 import { CorruptRecordError } from '../../shared/errors.js';
 import { isPriority, type Priority } from '../../shared/priority.js';
 import { pairsToObject } from '../../shared/task-record.js';
-import type { RunTask } from '../pool/protocol.js';
+import type { LeasedTask, RunTask } from '../pool/protocol.js';
+import type { ClaimedTask, RunEnd } from './host-scripts.js';
 
 /** A claimed task, ready for a child. */
 export interface Runnable {
@@ -90,14 +91,30 @@ export function toRunnable(id: string, fields: readonly string[]): Runnable {
   };
 }
 
+/** A leased record that does not decode: how to end it (dead, naming what was wrong). */
+export interface CorruptClaim {
+  end: RunEnd;
+  error: string;
+}
+
 /**
- * A stand-in for a claimed task whose record does not decode: enough (id, lease) for the host to
- * send it to dead.
+ * A claimed task, decoded for a slot's line; or, when its record does not decode, the finish
+ * run that sends it to dead with the decoder's message (whoever owns the slot ends it).
  */
-export function corruptRunnable(id: string, fields: readonly string[]): Runnable {
-  return {
-    task: { id, type: '?', payload: null, attempt: 0, maxAttempts: 0, priority: 'normal' },
-    lease: pairsToObject(fields).claims ?? '0',
-    timeoutMs: 0,
-  };
+export function toLeasedTask(claimed: ClaimedTask): LeasedTask | CorruptClaim {
+  try {
+    return { token: claimed.token, ...toRunnable(claimed.id, claimed.fields) };
+  } catch (error) {
+    const message = error instanceof CorruptRecordError ? error.message : String(error);
+    return {
+      error: message,
+      end: {
+        token: claimed.token,
+        id: claimed.id,
+        lease: pairsToObject(claimed.fields).claims ?? '0',
+        kind: 'fatal',
+        error: `CorruptRecordError: ${message}`,
+      },
+    };
+  }
 }

@@ -1,25 +1,23 @@
 /**
- * The worker host's side of the engine: typed calls of the claim, complete, fail, renew,
- * release, reap, promote and host scripts over one ioredis connection.
+ * The worker host's side of the engine: typed calls of the claim, finish, renew, reap, promote
+ * and host scripts over one ioredis connection (the host's own, or a child's).
  *
  * Script SHAs are computed once at start-up (`load`), so each call is a single EVALSHA written
  * straight to the socket; EVAL is sent only when Redis answers NOSCRIPT (after a restart).
- * Calls are not awaited one by one by the caller: ioredis writes them in order and Redis runs
- * them in order, which the token bookkeeping relies on.
+ * Claim and finish are safe to send again with the same arguments when a reply was lost (see
+ * their headers): callers retry them as they are.
  */
 import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../../shared/keys.js';
 import { isNoScriptError, scriptSha } from '../../shared/script-runner.js';
 import {
   claimScript,
-  completeScript,
-  failScript,
+  finishScript,
   heartbeatScript,
   type LuaScript,
   promoteScript,
   reapScript,
   registerHostScript,
-  releaseScript,
   renewScript,
   unregisterHostScript,
 } from '../../shared/scripts/index.js';
@@ -38,37 +36,41 @@ export interface ClaimReply {
   tasks: ClaimedTask[];
 }
 
-/** What `complete` returns. */
-export interface CompleteReply {
-  /** Per run, in order: false when its lease had been lost and nothing was stored. */
-  stored: boolean[];
-  /** The tasks leased to the freed tokens (tokens not named here went back to the list). */
-  next: ClaimedTask[];
-}
+/** How a run ends, for `finish`. */
+export type RunEnd = { token: string; id: string; lease: string } & (
+  | { kind: 'ok'; resultJson: string }
+  | { kind: 'fail' | 'fatal'; error: string }
+  | { kind: 'release' }
+);
 
-/** What `fail` returns. */
+/** How `finish` ended a run: see the finish script's header. */
+export type EndOutcome = 'succeeded' | 'failed' | 'dead' | 'released' | 'lost';
+
+/** What the tokens of a `finish` call do next. */
+export type FinishThen =
+  | { lease: { leaseMs: number; order: string; promote: boolean } }
+  | { free: true };
+
+/** What `finish` returns. */
 export interface FinishReply {
-  /** False when the lease had been lost and nothing was stored. */
-  stored: boolean;
-  /** 'failed' (retry at retryAt), 'dead', or 'lost'. */
-  outcome: string;
-  retryAt: number;
-  /** The next task claimed for the same token, if one was asked for and found. */
-  next: ClaimedTask | undefined;
+  /** Per run, in order. */
+  outcomes: EndOutcome[];
+  /** Tasks leased to the tokens (with `then.lease`). */
+  leased: ClaimedTask[];
 }
 
 const SCRIPTS = [
   claimScript,
-  completeScript,
-  failScript,
+  finishScript,
   renewScript,
-  releaseScript,
   reapScript,
   promoteScript,
   registerHostScript,
   heartbeatScript,
   unregisterHostScript,
 ];
+
+const OUTCOMES = new Set<string>(['succeeded', 'failed', 'dead', 'released', 'lost']);
 
 /**
  * Reads the leased tasks of a reply: a JSON string [[token, id, [field, value, ...]], ...] (see
@@ -126,56 +128,40 @@ export class HostScripts {
   }
 
   /**
-   * Stores the results of several runs in one call; with `next`, leases the next task to each
-   * freed token (as many as there is work for), promoting due delayed tasks first unless
-   * `next.promote` is false.
+   * Ends `runs`, then leases the next task to each of their tokens and `moreTokens` (as many as
+   * there is work for), or frees them all, giving back whatever task of this host they still
+   * hold that no run names.
    */
-  async complete(
-    runs: readonly { token: string; id: string; lease: string; resultJson: string }[],
-    next: { leaseMs: number; order: string; promote?: boolean } | undefined,
-  ): Promise<CompleteReply> {
+  async finish(
+    runs: readonly RunEnd[],
+    then: FinishThen,
+    moreTokens: readonly string[] = [],
+  ): Promise<FinishReply> {
+    const lease = 'lease' in then ? then.lease : undefined;
     const args: (string | number)[] = [
       this.hostId,
-      next ? (next.promote === false ? '2' : '1') : '0',
-      next?.leaseMs ?? 0,
-      next?.order ?? 'hnl',
-    ];
-    for (const run of runs) args.push(run.token, run.id, run.lease, run.resultJson);
-    const reply = (await this.call(completeScript, args)) as unknown[];
-    const stored = reply.slice(0, runs.length).map((status) => Number(status) === 1);
-    return { stored, next: parseLeased(reply[runs.length]) };
-  }
-
-  /** Records a failed attempt (retry or dead); with `next`, claims the following task. */
-  async fail(
-    token: string,
-    id: string,
-    lease: string,
-    message: string,
-    unrecoverable: boolean,
-    next: { leaseMs: number; order: string } | undefined,
-  ): Promise<FinishReply> {
-    const reply = (await this.call(failScript, [
-      this.hostId,
-      token,
-      id,
-      lease,
-      message,
-      unrecoverable ? '1' : '0',
+      lease ? 'lease' : 'free',
+      lease?.leaseMs ?? 0,
+      lease?.order ?? 'hnl',
+      lease?.promote ? '1' : '0',
       Math.random(),
-      next ? '1' : '0',
-      next?.leaseMs ?? 0,
-      next?.order ?? 'hnl',
-    ])) as unknown[];
-    return {
-      stored: Number(reply[0]) === 1,
-      outcome: String(reply[1]),
-      retryAt: Number(reply[2]),
-      next: parseLeased(reply[3])[0],
-    };
+      runs.length,
+    ];
+    for (const run of runs) {
+      const text = run.kind === 'ok' ? run.resultJson : run.kind === 'release' ? '' : run.error;
+      args.push(run.token, run.id, run.lease, run.kind, text);
+    }
+    args.push(...moreTokens);
+    const reply = (await this.call(finishScript, args)) as unknown[];
+    const outcomes = reply.slice(0, runs.length).map((value) => {
+      const outcome = String(value);
+      if (!OUTCOMES.has(outcome)) throw new Error(`finish replied an unknown outcome ${outcome}`);
+      return outcome as EndOutcome;
+    });
+    return { outcomes, leased: parseLeased(reply[runs.length]) };
   }
 
-  /** Extends leases; returns the ids this host no longer holds. */
+  /** Extends leases; returns the ids this host has lost. */
   async renew(
     leases: readonly (readonly [id: string, lease: string])[],
     leaseMs: number,
@@ -189,17 +175,12 @@ export class HostScripts {
     return reply.map(String);
   }
 
-  /** Puts leased tasks back at the head of their lanes, refunding the attempt. */
-  async release(
-    items: readonly (readonly [id: string, lease: string, token: string])[],
-  ): Promise<number> {
-    if (items.length === 0) return 0;
-    return Number(await this.call(releaseScript, [this.hostId, ...items.flat()]));
-  }
-
-  /** Recovers expired leases (of any host). */
-  async reap(limit = 100): Promise<{ requeued: number; dead: number }> {
-    const [requeued, dead] = (await this.call(reapScript, [limit])) as number[];
+  /**
+   * Recovers expired leases of hosts that are gone (any host's), and leases expired longer ago
+   * than `orphanGraceMs` whatever their host.
+   */
+  async reap(orphanGraceMs: number, limit = 100): Promise<{ requeued: number; dead: number }> {
+    const [requeued, dead] = (await this.call(reapScript, [limit, orphanGraceMs])) as number[];
     return { requeued: Number(requeued), dead: Number(dead) };
   }
 
@@ -209,7 +190,7 @@ export class HostScripts {
     return { moved: Number(moved), nextDelayedAt: Number(next) };
   }
 
-  /** Announces this host and rebuilds its token list. */
+  /** Announces this host and builds its token hash (every token free). */
   async register(ttlMs: number, description: object, tokens: readonly string[]): Promise<void> {
     await this.call(registerHostScript, [
       this.hostId,
@@ -219,20 +200,13 @@ export class HostScripts {
     ]);
   }
 
-  /** Extends this host's TTL and syncs its token list. */
-  async heartbeat(
-    ttlMs: number,
-    free: readonly string[],
-    busy: readonly string[],
-  ): Promise<number> {
-    const [hosts] = (await this.call(heartbeatScript, [
-      this.hostId,
-      ttlMs,
-      free.length,
-      ...free,
-      ...busy,
-    ])) as number[];
-    return Number(hosts);
+  /**
+   * Extends this host's TTL (a host presumed dead is registered again); resolves whether it was
+   * still alive before this beat.
+   */
+  async heartbeat(ttlMs: number, tokens: readonly string[]): Promise<{ wasAlive: boolean }> {
+    const reply = (await this.call(heartbeatScript, [this.hostId, ttlMs, ...tokens])) as number[];
+    return { wasAlive: Number(reply[1]) === 1 };
   }
 
   /** Forgets this host (clean shutdown). */

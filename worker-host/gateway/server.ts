@@ -11,6 +11,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { type Logger, pino } from 'pino';
+import { redactRedisUrl } from '../redis/redact.js';
 import { createGatewayApp } from './app.js';
 import type { GatewayConfig } from './config.js';
 import { RedisPool } from './redis-pool.js';
@@ -67,7 +68,7 @@ export async function startGateway(
 
   if (!(await pool.ready(options.redisWaitMs ?? 5_000))) {
     logger.warn(
-      { redis: redact(config.redisUrl) },
+      { redis: redactRedisUrl(config.redisUrl) },
       'redis not reachable yet; answering 503 until it is',
     );
   }
@@ -80,7 +81,7 @@ export async function startGateway(
   }
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
-  logger.info({ url, redis: redact(config.redisUrl) }, 'gateway listening');
+  logger.info({ url, redis: redactRedisUrl(config.redisUrl) }, 'gateway listening');
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -100,15 +101,4 @@ export async function startGateway(
     return closing;
   };
   return { url, port: address.port, close };
-}
-
-/** The Redis URL without its password, for logs. */
-function redact(redisUrl: string): string {
-  try {
-    const url = new URL(redisUrl);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return 'redis://(unparseable)';
-  }
 }

@@ -5,7 +5,12 @@
  * a cycle, is an unrecoverable failure too).
  */
 import { type HandlerSet, UnrecoverableError } from '../handler-api.js';
-import type { RunError, RunOutcome, RunTask } from './protocol.js';
+import type { RunError, RunTask } from './protocol.js';
+
+/** The outcome of one run; `ms` is its wall time in the child, the result JSON text. */
+export type RunOutcome =
+  | { id: string; ms: number; ok: true; resultJson: string }
+  | { id: string; ms: number; ok: false; error: RunError };
 
 /**
  * The abort state of one run. Its AbortController is made only when the handler reads

@@ -1,11 +1,13 @@
 /**
  * Starting one pool child: `child_process.fork` of child-main (the compiled .js in production,
- * the .ts source in development and tests), with the handlers module in FORKLIFT_HANDLERS, JSON
- * IPC, stdin closed, stdout and stderr shared with the host.
+ * the .ts source in development and tests), with the handlers module in FORKLIFT_HANDLERS and
+ * its slot's settings in FORKLIFT_CHILD, JSON IPC, stdin closed, stdout and stderr shared with
+ * the host.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ChildConfig } from './protocol.js';
 
 /** The child entry point beside this module. */
 const CHILD_MAIN = fileURLToPath(
@@ -28,20 +30,15 @@ function childExecArgv(): string[] {
   }
 }
 
-/**
- * Forks a child that will import `handlersModule`. `childEnv` adds the child's own settings
- * (FORKLIFT_CHILD_SETTLE, FORKLIFT_CHILD_SCOREBOARD: see protocol.ts and scoreboard.ts).
- */
-export function forkChild(
-  handlersModule: string,
-  childEnv: Record<string, string> = {},
-): ChildProcess {
-  const env: NodeJS.ProcessEnv = { ...process.env, FORKLIFT_HANDLERS: handlersModule };
-  delete env.FORKLIFT_CHILD_SETTLE;
-  delete env.FORKLIFT_CHILD_SCOREBOARD;
+/** Forks a child that will import `handlersModule` and serve its slot as `config` says. */
+export function forkChild(handlersModule: string, config: ChildConfig): ChildProcess {
   return fork(CHILD_MAIN, [], {
     execArgv: childExecArgv(),
-    env: { ...env, ...childEnv },
+    env: {
+      ...process.env,
+      FORKLIFT_HANDLERS: handlersModule,
+      FORKLIFT_CHILD: JSON.stringify(config),
+    },
     serialization: 'json',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -1,37 +1,38 @@
 /**
- * The parent/child message protocol of the process pool.
+ * The host/child protocol of the process pool: one owner per busy slot.
  *
- * A child starts, imports its handlers module and says `ready` (or `init-error` and exits; such
- * a child is never given work). The parent then sends `run` messages carrying one or more
- * leased tasks; the child runs them one at a time, in the order received, and reports finished
- * runs in `done` messages (several per message when they finish close together), each with the
- * child's resident memory so the parent can recycle a bloated child (0 when the child does not
- * measure it: a directly settling child without a memory limit). `abort` fires the
- * AbortSignal of a run; `stop` asks an idle child to exit.
+ * A slot is one child and its slot tokens (`<slot>.0` .. `<slot>.<prefetch>`). Who may lease
+ * for those tokens, and settle what they hold, is always exactly one party:
  *
- * Direct settling (when the parent gave the child a `ChildSettleConfig`): the child stores its
- * successful runs in Redis itself, with the same complete script the parent uses, leasing the
- * next task to each freed token of its own slot in that call, and tells the parent afterwards
- * in a `settled` message (what it stored, what it leased, what it could not decode), gathered
- * over up to 20 ms (child-reports.ts). Before each run it writes the run to its scoreboard
- * (FORKLIFT_CHILD_SCOREBOARD, scoreboard.ts), which tells the parent what the reports have not
- * yet; every report carries the sequence number of the last scoreboard write. The parent
- * stays the bookkeeper (leases, timeouts, crashes, shutdown) but is off the task's path: a task
- * costs one round trip from the child to Redis. Failed runs still go to the parent in `done`,
- * and so do successes the child could not store (Redis unreachable). `claiming` tells the child
- * whether it may lease more (off while its slot is recycled). `give-back` (host shutdown, or a
- * child past its memory limit) tells it to finish the run it is in, start nothing more, and hand
- * back in `given-back` every task in its line, and any that reaches it later, so the host
- * releases them at once (attempt refunded) instead of running them on a child that is going.
+ * - **The host owns an idle slot.** It leases tasks for the slot's free tokens with the claim
+ *   script and hands them to the child in one `run` message. From then on the slot is busy.
+ * - **The child owns a busy slot.** It runs its line of tasks one at a time, in order, and ends
+ *   every run itself with the finish script on its own Redis connection (successes, failures,
+ *   and at a drain the tasks it gives back), leasing in the same call the next task for each of
+ *   its free tokens. It never has more than one finish call out. When its line is empty and no
+ *   call is out, it says so (`idle`) and the slot is the host's again.
+ * - **The host takes a slot back when its child dies** (crash, timeout kill, exit): it fails the
+ *   run the child was in, gives back the tasks it had not started, and frees every token of the
+ *   slot, giving back any task a token still holds that the child never reported (a finish
+ *   reply it got but could not report). Only then does it start a new child in the slot.
  *
- * Every `done` and `settled` names the run the child is in or starts next (`head`), so the
- * parent knows which task a timeout or a crash belongs to even when its own messages and the
- * child's leases crossed.
+ * One channel goes from child to host: `report`. A child reports before every run it starts
+ * (`start`: the host arms that run's timeout, so a run the child leased itself and then hangs
+ * in, even synchronously, is timed and killed like any other), and whenever a finish reply
+ * arrives while no run is about to start. A report carries the runs ended since the last one
+ * (how the finish script ended each), the tasks leased since (payloads left out), and whether
+ * the child is idle. `ready` and `init-error` come once at start; `fatal` names an uncaught
+ * error just before the child exits (the run it was in fails with that error).
  *
- * Messages go over Node's IPC channel with JSON serialization (measured faster than
- * 'advanced' for these small objects).
+ * Host to child: `run` (only to an idle child), `abort` (fires a run's AbortSignal at the end of
+ * a shutdown's grace), `drain` (shutdown: finish the run you are in, lease nothing more, give
+ * back the rest of your line, then say idle), `stop` (an idle child exits).
+ *
+ * Messages go over Node's IPC channel with JSON serialization (measured faster than 'advanced'
+ * for these small objects).
  */
 import type { Priority } from '../../shared/priority.js';
+import type { EndOutcome } from '../engine/host-scripts.js';
 
 /** A task handed to a child. */
 export interface RunTask {
@@ -43,20 +44,13 @@ export interface RunTask {
   priority: Priority;
 }
 
-/** A task as the parent hands it to a child: with its slot token, lease id and timeout. */
+/** A leased task in a slot's line: with its slot token, lease id and timeout. */
 export interface LeasedTask {
   token: string;
-  /** The record's `claims` at the lease: proves ownership to the complete script. */
+  /** The record's `claims` at the lease: proves ownership to the finish script. */
   lease: string;
   timeoutMs: number;
   task: RunTask;
-}
-
-/** A leased task whose record did not decode: the parent sends it to dead. */
-export interface CorruptClaim {
-  token: string;
-  id: string;
-  fields: string[];
 }
 
 /** A run's failure, as the child reports it. */
@@ -68,66 +62,60 @@ export interface RunError {
   unrecoverable: boolean;
 }
 
-/**
- * The outcome of one run; `ms` is its wall time in the child. A success carries its result as
- * JSON text (absent when the child stored it itself).
- */
-export type RunOutcome =
-  | { id: string; ms: number; ok: true; resultJson?: string }
-  | { id: string; ms: number; ok: false; error: RunError };
+/** One run a child ended: how the run went, and how the finish script recorded it. */
+export interface EndedRun {
+  id: string;
+  /** Wall time of the run in the child, ms (0 for a task given back unstarted). */
+  ms: number;
+  /** False when the handler failed (or the record could not be read). */
+  ok: boolean;
+  error?: RunError;
+  outcome: EndOutcome;
+}
 
-/** Parent → child. */
+/** Host → child. */
 export type ParentMessage =
   | { t: 'run'; tasks: LeasedTask[] }
-  | { t: 'claiming'; on: boolean }
-  | { t: 'give-back' }
   | { t: 'abort'; id: string; reason: string }
+  | { t: 'drain' }
   | { t: 'stop' };
 
-/** Child → parent. */
+/** Child → host. */
 export type ChildMessage =
   | { t: 'ready'; pid: number }
   | { t: 'init-error'; message: string }
   | {
-      t: 'done';
-      results: RunOutcome[];
-      head: string | null;
-      /** The child's last scoreboard write (0 without a scoreboard). */
-      seq: number;
+      t: 'report';
+      ended: EndedRun[];
+      /** Tasks leased since the last report, appended to the line (payloads left out). */
+      leased: LeasedTask[];
+      /** The run starting now (the head of the line), and when (epoch ms). */
+      start: { id: string; at: number } | null;
+      /** Nothing to run, nothing to end, no call out: the slot is the host's again. */
+      idle: boolean;
+      /** Resident memory when the child has a limit, else 0. */
       rssBytes: number;
     }
-  | {
-      t: 'settled';
-      /** The runs stored, in order, and per run whether its lease still held (else nothing stored). */
-      ids: string[];
-      stored: boolean[];
-      /** Per run, its wall time in ms. */
-      ms: number[];
-      /** Tasks leased to this child's freed tokens, which it will run (payloads left out). */
-      claimed: LeasedTask[];
-      corrupt: CorruptClaim[];
-      head: string | null;
-      seq: number;
-      rssBytes: number;
-    }
-  | { t: 'given-back'; ids: string[]; head: string | null; seq: number };
+  | { t: 'fatal'; error: RunError };
 
 /**
- * What a child needs to settle its runs in Redis itself. Passed in the FORKLIFT_CHILD_SETTLE
- * environment variable (JSON; internal between a host and its children).
+ * What a child needs to own its slot. Passed in the FORKLIFT_CHILD environment variable (JSON;
+ * internal between a host and its children).
  */
-export interface ChildSettleConfig {
+export interface ChildConfig {
   redisUrl: string;
   queue: string;
   namespace: string;
   hostId: string;
+  /** The host's pid: a child whose parent is no longer this process is an orphan and exits. */
+  hostPid: number;
+  /** This slot's tokens (1 + prefetch): how many tasks its line holds at most. */
+  tokens: string[];
   leaseMs: number;
-  /** Slot tokens per child (1 + prefetch): how many tasks its line holds at most. */
-  lineSize: number;
   /** Lane weights [high, normal, low], or null for strict priority. */
   weights: [number, number, number] | null;
   /** Lease no task that would take the child past this many runs (null: no limit). */
   maxTasks: number | null;
-  /** Lease nothing more once resident memory passes this (null: no limit). */
+  /** Start nothing more once resident memory passes this (null: no limit). */
   maxRssBytes: number | null;
 }

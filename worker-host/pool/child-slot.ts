@@ -1,0 +1,321 @@
+/**
+ * The child's side of its slot (see protocol.ts): it owns the slot while busy.
+ *
+ * States of a child, all here:
+ *
+ *   idle ──run──► busy ──(line empty, every run recorded, no call out)──► idle ──stop──► exit
+ *                  │
+ *                  └──drain (shutdown), or past its memory limit──► draining ──(the run it is in
+ *                     recorded, the rest of the line given back)──► idle
+ *
+ * While busy it runs its line one task at a time, in order, and records the runs it ended with
+ * one finish call at a time (never two out at once): a run's result, failure or give-back, and
+ * in the same call the next task for every free token of the slot. With a line of one (strict
+ * semaphore) that is one call per run; with prefetch it records half a line per call while the
+ * other half runs, and at the latest on the next turn of the event loop after a run ended, so a
+ * result never waits behind a slow run. A call that fails (Redis away, a lost reply) is sent
+ * again as it was until Redis answers: the finish script is safe to re-send.
+ *
+ * It reports to the host before every run it starts, and whenever a finish reply arrives while
+ * no run is about to start (protocol.ts).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { toLeasedTask } from '../engine/claimed-task.js';
+import type { ClaimedTask, HostScripts, RunEnd } from '../engine/host-scripts.js';
+import { type LaneOrder, strictLaneOrder, weightedLaneOrder } from '../engine/lane-order.js';
+import type { HandlerSet } from '../handler-api.js';
+import { abortRun, type RunOutcome, runTask } from './child-run.js';
+import type { ChildConfig, ChildMessage, EndedRun, LeasedTask } from './protocol.js';
+import { hostAlive } from './watchdog.js';
+
+/**
+ * A busy child promotes due delayed tasks with at most one of its calls in this many ms (the
+ * host's upkeep tick promotes too): a check per run would cost Redis a call per task.
+ */
+const PROMOTE_EVERY_MS = 100;
+
+/** A run ended and not yet recorded in Redis. */
+interface ToRecord {
+  end: RunEnd;
+  report: Omit<EndedRun, 'outcome'>;
+}
+
+/** The child's slot. */
+export class ChildSlot {
+  /** Tasks waiting in line, in order (the one running is not among them). */
+  private readonly line: LeasedTask[] = [];
+  private running: LeasedTask | undefined;
+  private toRecord: ToRecord[] = [];
+  private calling = false;
+  private draining = false;
+  private pumping = false;
+  private urgentScheduled = false;
+  private flushScheduled = false;
+  /** What the last report said: the host owns the slot after an idle report. */
+  private reportedIdle = true;
+  private ran = 0;
+  private promotedAt = 0;
+  private readonly order: LaneOrder;
+  private readonly batchSize: number;
+  private ended: EndedRun[] = [];
+  /** Runs the host aborted at the end of a shutdown's grace. */
+  private readonly aborted = new Set<string>();
+  private leased: LeasedTask[] = [];
+
+  constructor(
+    private readonly config: ChildConfig,
+    private readonly scripts: HostScripts,
+    private readonly handlers: HandlerSet,
+    private readonly send: (message: ChildMessage) => void,
+  ) {
+    this.order = config.weights ? weightedLaneOrder(config.weights) : strictLaneOrder;
+    // Half a line per call, so the other half keeps the child busy while the call is out.
+    this.batchSize = Math.max(1, Math.floor(config.tokens.length / 2));
+  }
+
+  /** The host hands the idle child a line of tasks. */
+  run(tasks: readonly LeasedTask[]): void {
+    this.reportedIdle = false;
+    this.line.push(...tasks);
+    void this.pump();
+  }
+
+  /**
+   * The host's grace period ended: the run's AbortSignal fires, and if the run then fails it
+   * is given back (attempt refunded) rather than failed: the abort was not the task's doing.
+   */
+  abort(id: string, reason: string): void {
+    this.aborted.add(id);
+    abortRun(id, reason);
+  }
+
+  /** Shutdown: finish the run under way, lease nothing more, give back the rest, say idle. */
+  drain(): void {
+    this.draining = true;
+    this.record(true);
+    this.reportIfIdle();
+  }
+
+  /** Runs the line, one task at a time, reporting each start first. */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        if (this.draining) break;
+        const next = this.line.shift();
+        if (!next) break;
+        // A child whose host is gone starts nothing (its watchdog kills it in a moment).
+        if (!hostAlive(this.config.hostPid)) process.exit(0);
+        this.running = next;
+        this.report({ id: next.task.id, at: Date.now() });
+        const outcome = await runTask(this.handlers, next.task);
+        this.running = undefined;
+        this.ran++;
+        this.toRecord.push(toRecordOf(next, outcome, this.aborted.has(next.task.id)));
+        if (this.overMemory()) this.draining = true;
+        this.record(false);
+      }
+    } finally {
+      this.pumping = false;
+    }
+    this.record(true);
+    this.reportIfIdle();
+  }
+
+  /**
+   * Sends the finish call when one is due and none is out: at once when the line has run dry,
+   * when half a line waits to be recorded, or when draining; otherwise on the next turn of the
+   * event loop (`urgent`), unless the runs went on synchronously and filled the batch first.
+   */
+  private record(urgent: boolean): void {
+    if (this.calling) return;
+    const releases = this.draining ? this.line.splice(0) : [];
+    if (this.toRecord.length === 0 && releases.length === 0) return;
+    const due =
+      urgent || this.draining || this.line.length === 0 || this.toRecord.length >= this.batchSize;
+    if (!due) {
+      if (!this.urgentScheduled) {
+        this.urgentScheduled = true;
+        setImmediate(() => {
+          this.urgentScheduled = false;
+          this.record(true);
+        });
+      }
+      return;
+    }
+    void this.call(this.toRecord.splice(0), releases);
+  }
+
+  /** One finish call, sent again as it is until Redis answers; then the next runs. */
+  private async call(runs: ToRecord[], releases: LeasedTask[]): Promise<void> {
+    this.calling = true;
+    const ends: RunEnd[] = [
+      ...runs.map((r) => r.end),
+      ...releases.map((t) => ({
+        token: t.token,
+        id: t.task.id,
+        lease: t.lease,
+        kind: 'release' as const,
+      })),
+    ];
+    const held = new Set(ends.map((e) => e.token));
+    if (this.running) held.add(this.running.token);
+    for (const t of this.line) held.add(t.token);
+    const freeTokens = this.config.tokens.filter((token) => !held.has(token));
+    const then = this.mayLease(ends.length + freeTokens.length)
+      ? {
+          lease: {
+            leaseMs: this.config.leaseMs,
+            order: this.order.next(),
+            promote: this.promoteDue(),
+          },
+        }
+      : { free: true as const };
+    let reply: Awaited<ReturnType<HostScripts['finish']>>;
+    for (let tries = 0; ; tries++) {
+      try {
+        reply = await this.scripts.finish(ends, then, freeTokens);
+        break;
+      } catch {
+        await sleep(Math.min(100 * 2 ** tries, 2_000));
+      }
+    }
+    this.calling = false;
+    runs.forEach((r, i) => {
+      this.ended.push({ ...r.report, outcome: reply.outcomes[i] ?? 'lost' });
+    });
+    releases.forEach((t, i) => {
+      this.ended.push({
+        id: t.task.id,
+        ms: 0,
+        ok: true,
+        outcome: reply.outcomes[runs.length + i] ?? 'lost',
+      });
+    });
+    for (const claimed of reply.leased) this.adopt(claimed);
+    this.scheduleReport();
+    if (!this.running) void this.pump();
+    else this.record(false);
+  }
+
+  /** Puts a task leased to this slot in line; one whose record does not decode goes to dead. */
+  private adopt(claimed: ClaimedTask): void {
+    const decoded = toLeasedTask(claimed);
+    if ('task' in decoded) {
+      this.line.push(decoded);
+      this.leased.push(withoutPayload(decoded));
+      return;
+    }
+    // Reported as leased and ended, so the host's view of the line stays whole.
+    const { end, error } = decoded;
+    this.leased.push({
+      token: end.token,
+      lease: end.lease,
+      timeoutMs: 0,
+      task: unknownTask(end.id),
+    });
+    this.toRecord.push({
+      end,
+      report: {
+        id: end.id,
+        ms: 0,
+        ok: false,
+        error: { name: 'CorruptRecordError', message: error, unrecoverable: true },
+      },
+    });
+  }
+
+  /** True when the next call may lease `tokens` more tasks. */
+  private mayLease(tokens: number): boolean {
+    if (this.draining || !hostAlive(this.config.hostPid)) return false;
+    const { maxTasks } = this.config;
+    const held = this.ran + this.line.length + (this.running ? 1 : 0);
+    return maxTasks === null || held + tokens <= maxTasks;
+  }
+
+  private promoteDue(): boolean {
+    const now = Date.now();
+    if (now - this.promotedAt < PROMOTE_EVERY_MS) return false;
+    this.promotedAt = now;
+    return true;
+  }
+
+  /** True when the child has a memory limit and is past it. */
+  private overMemory(): boolean {
+    const { maxRssBytes } = this.config;
+    return maxRssBytes !== null && process.memoryUsage.rss() > maxRssBytes;
+  }
+
+  private get idle(): boolean {
+    return !this.running && this.line.length === 0 && this.toRecord.length === 0 && !this.calling;
+  }
+
+  /** Sends what waits to be reported on the next turn, unless a run's start takes it first. */
+  private scheduleReport(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (this.ended.length > 0 || this.leased.length > 0) this.report(null);
+      else this.reportIfIdle();
+    });
+  }
+
+  private reportIfIdle(): void {
+    if (this.idle && !this.reportedIdle) this.report(null);
+  }
+
+  private report(start: { id: string; at: number } | null): void {
+    const idle = this.idle;
+    this.reportedIdle = idle;
+    const { ended, leased } = this;
+    this.ended = [];
+    this.leased = [];
+    this.send({
+      t: 'report',
+      ended,
+      leased,
+      start,
+      idle,
+      rssBytes: this.config.maxRssBytes === null ? 0 : process.memoryUsage.rss(),
+    });
+  }
+}
+
+/**
+ * How a finished run is recorded: a success, a failure, straight to dead, or (a run the host
+ * aborted that failed) given back.
+ */
+function toRecordOf(leased: LeasedTask, outcome: RunOutcome, aborted: boolean): ToRecord {
+  const { token, lease } = leased;
+  const id = leased.task.id;
+  if (outcome.ok) {
+    return {
+      end: { token, id, lease, kind: 'ok', resultJson: outcome.resultJson },
+      report: { id, ms: outcome.ms, ok: true },
+    };
+  }
+  const { error } = outcome;
+  if (aborted) {
+    return {
+      end: { token, id, lease, kind: 'release' },
+      report: { id, ms: outcome.ms, ok: false, error },
+    };
+  }
+  const text =
+    error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
+  return {
+    end: { token, id, lease, kind: error.unrecoverable ? 'fatal' : 'fail', error: text },
+    report: { id, ms: outcome.ms, ok: false, error },
+  };
+}
+
+/** What the host is told of a task whose record does not decode. */
+function unknownTask(id: string): LeasedTask['task'] {
+  return { id, type: '?', payload: undefined, attempt: 0, maxAttempts: 0, priority: 'normal' };
+}
+
+function withoutPayload(task: LeasedTask): LeasedTask {
+  return { ...task, task: { ...task.task, payload: undefined } };
+}
