@@ -366,9 +366,15 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
 
   let closing: Promise<void> | undefined;
   let forceNow: (() => void) | undefined;
+  let isForced = false;
   const forced = new Promise<void>((resolve) => {
-    forceNow = resolve;
+    forceNow = () => {
+      isForced = true;
+      resolve();
+    };
   });
+  /** How long a shutdown's Redis call may take: a forced shutdown barely waits. */
+  const callLimit = () => (isForced ? 300 : SHUTDOWN_CALL_MS);
 
   /** Resolves when the pool holds no task, after `ms`, or when forced. */
   async function emptyWithin(ms: number): Promise<void> {
@@ -400,12 +406,12 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
     await Promise.race([Promise.allSettled([...pending]), sleep(SHUTDOWN_CALL_MS), forced]);
     stopUpkeep();
     try {
-      await within(scripts.unregister(), SHUTDOWN_CALL_MS, 'unregister');
+      await within(scripts.unregister(), callLimit(), 'unregister');
     } catch (error) {
       hostLog.warn({ err: error }, 'could not unregister the host; its entry expires with its TTL');
     }
     await metricsServer?.close();
-    await within(commands.quit(), SHUTDOWN_CALL_MS, 'quit').catch(() => {});
+    await within(commands.quit(), callLimit(), 'quit').catch(() => {});
     commands.disconnect();
     blocking.disconnect();
     hostLog.info('worker host stopped');

@@ -55,7 +55,11 @@ async function start(): Promise<void> {
   const config = configFromEnv();
   watchHost(config.hostPid);
   const handlers = await loadHandlers();
-  const redis = connectRedis(config.redisUrl, { name: `forklift:${config.hostId}:child` });
+  // Connection errors are retried by ioredis and by the finish calls; the host logs its own.
+  const redis = connectRedis(config.redisUrl, {
+    name: `forklift:${config.hostId}:child`,
+    onError: () => {},
+  });
   const scripts = new HostScripts(redis, queueKeys(config.queue, config.namespace), config.hostId);
   await scripts.load();
   const slot = new ChildSlot(config, scripts, handlers, send);

@@ -238,6 +238,7 @@ export class ProcessPool {
     for (const slot of this.slots) {
       slot.child?.removeAllListeners('close');
       slot.child?.kill('SIGKILL');
+      slot.child = undefined;
       const loss = this.split(slot, error);
       if (loss.running || loss.waiting.length > 0) held.push(loss);
       slot.state = 'stopped';
