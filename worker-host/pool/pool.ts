@@ -177,8 +177,11 @@ export class ProcessPool {
     const offers: Offer[] = [];
     for (const slot of this.slots) {
       if (slot.state !== 'idle') continue;
+      // Never more tasks than the child may still run before it is recycled.
+      const room = Math.min(slot.tokens.length, this.maxTasks - slot.tasksRun);
+      if (room <= 0) continue;
       slot.state = 'claiming';
-      offers.push({ slot: slot.index, tokens: slot.tokens });
+      offers.push({ slot: slot.index, tokens: slot.tokens.slice(0, room) });
     }
     return offers;
   }
