@@ -14,7 +14,7 @@
  * | `forklift:{q}:signal`              | list   | at most one wake-up marker for blocked hosts (BLPOP) |
  * | `forklift:{q}:hosts`               | zset   | live worker hosts, scored by heartbeat expiry (ms)   |
  * | `forklift:{q}:host:<host>`         | hash   | a host's description (pid, concurrency, ...), TTL    |
- * | `forklift:{q}:tokens:<host>`       | list   | a host's free slots (the semaphore), TTL             |
+ * | `forklift:{q}:tokens:<host>`       | hash   | a host's slot tokens: `<task id>:<lease>` or '', TTL |
  * | `forklift:{q}:wake:<host>`         | list   | a host's own wake-up marker (BLPOP'd with signal), TTL|
  * | `forklift:{q}:task:<id>`           | hash   | the task record; TTL once finished                   |
  * | `forklift:{q}:idem:<key>`          | string | task id for an idempotency key, TTL                  |
@@ -46,7 +46,7 @@ export interface QueueKeys {
   task(id: string): string;
   /** The idempotency key `key`. */
   idempotency(key: string): string;
-  /** The token list (free slots) of worker host `hostId`. */
+  /** The token hash of worker host `hostId`: each slot token and the task it holds ('' free). */
   tokens(hostId: string): string;
   /** The description hash of worker host `hostId`. */
   host(hostId: string): string;

@@ -74,9 +74,9 @@ for r = 0, n - 1 do
         outcome = 'failed'
       end
     end
-  elseif ended_by(v, host, lease) then
+  else
     -- Ended by an earlier execution of this call (its reply was lost): say how.
-    outcome = v[1]
+    outcome = ended_by(v, host, lease) or 'lost'
   end
   out[#out + 1] = outcome
   ended[id] = true
@@ -93,13 +93,13 @@ for i = 9 + n * 5, #ARGV do tokens[#tokens + 1] = ARGV[i] end
 local alive = host_alive(host, now)
 if alive and mode ~= 'lease' then
   for _, token in ipairs(tokens) do
-    local held = token_holder(host, token)
+    local held, lease = token_holder(host, token)
     if held then
       if not ended[held] then
         local key = task_key(held)
-        local v = read_task(key, 'state', 'host', 'priority')
-        if v and v[1] == 'active' and v[2] == host then
-          releases[#releases + 1] = { key, held, K_LANE_OF[v[3]] or KEYS[2] }
+        local v = read_task(key, 'state', 'host', 'claims', 'priority')
+        if v and v[1] == 'active' and v[2] == host and v[3] == lease then
+          releases[#releases + 1] = { key, held, K_LANE_OF[v[4]] or KEYS[2] }
         end
       end
       hold_token(host, token, '')

@@ -119,9 +119,11 @@ end
 
 /**
  * A host's slot tokens (the semaphore): the hash `tokens:<host>` has one field per token, holding
- * the id of the task leased to it or '' when it is free. The scripts that lease and end runs keep
- * it, and only while the host is alive (in `hosts`, unexpired), so a dead host's hash expires
- * with it and nothing leases for a host that is gone.
+ * `<task id>:<lease>` of the task leased to it, or '' when it is free. The lease (the record's
+ * `claims` at the lease) tells a token's task from a later lease of the same task (after it was
+ * reaped and leased again). The scripts that lease and end runs keep the hash, and only while the
+ * host is alive (in `hosts`, unexpired), so a dead host's hash expires with it and nothing leases
+ * for a host that is gone.
  */
 export const LUA_TOKENS = `
 local function host_alive(host, now)
@@ -129,14 +131,21 @@ local function host_alive(host, now)
   return expires ~= nil and expires > now
 end
 
+-- The task id and lease a token holds, or nil when it is free.
 local function token_holder(host, token)
   local held = redis.call('HGET', tokens_key(host), token)
-  if held == '' then return nil end
-  return held or nil
+  if not held or held == '' then return nil, nil end
+  local id, lease = string.match(held, '^(.*):(%d+)$')
+  if not id then return held, nil end
+  return id, lease
 end
 
-local function hold_token(host, token, id)
-  redis.call('HSET', tokens_key(host), token, id)
+local function hold_token(host, token, id, lease)
+  if id == '' then
+    redis.call('HSET', tokens_key(host), token, '')
+  else
+    redis.call('HSET', tokens_key(host), token, id .. ':' .. lease)
+  end
 end
 `;
 
@@ -221,7 +230,7 @@ local function claim_for(host, token, order, now, lease_ms)
   end
   v[8] = claims
   redis.call('ZADD', K_ACTIVE, now + lease_ms, id)
-  hold_token(host, token, id)
+  hold_token(host, token, id, claims)
   return leased_entry(token, id, v)
 end
 
@@ -232,10 +241,10 @@ end
 -- attempt is charged once. 'may_pop' false: only that check, no new lease.
 -- Returns { entry or nil, popped } where popped says a new lease was tried.
 local function fill_token(host, token, order, now, lease_ms, ended, may_pop)
-  local held = token_holder(host, token)
+  local held, lease = token_holder(host, token)
   if held and not ended[held] then
     local v = read_task(task_key(held), 'host', unpack(CLAIM_FIELDS))
-    if v and v[2] == 'active' and v[1] == host then
+    if v and v[2] == 'active' and v[1] == host and v[9] == lease then
       table.remove(v, 1)
       return leased_entry(token, held, v), false
     end
@@ -260,11 +269,15 @@ local function owned(key, host, lease, ...)
   return v[1] == 'active' and v[2] == host and v[3] == lease, v
 end
 
--- True when the fields v (as owned() read them) show a run this host ended with this lease:
--- the record is no longer active but still names the host and the lease. A call re-sent after
--- a lost reply finds its runs so; reap and release clear 'host', so a lost lease never does.
+-- How a run this host ended with this lease ended, when the fields v (as owned() read them) show
+-- one: the record is no longer active but still names the host and the lease. A call re-sent
+-- after a lost reply finds its runs so (reap and release clear 'host', so a lost lease never
+-- does). A failed or dead task may have moved on since (promoted, retried, canceled): its run
+-- ended as a failure. Returns nil when v shows no run this host ended.
+local ENDED_AS = { succeeded = 'succeeded', failed = 'failed', dead = 'dead' }
 local function ended_by(v, host, lease)
-  return v ~= nil and v[1] ~= 'active' and v[2] == host and v[3] == lease
+  if v == nil or v[1] == 'active' or v[2] ~= host or v[3] ~= lease then return nil end
+  return ENDED_AS[v[1]] or 'failed'
 end
 
 -- Gives a leased task back to the head of its lane without spending an attempt: the lease

@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { enqueueScript, failScript, getTaskScript } from '../../shared/scripts/index.js';
+import { enqueueScript, getTaskScript } from '../../shared/scripts/index.js';
 import { EngineQueue } from '../engine/harness.js';
 import { edgeBindings, startTestEdge, type TestEdge } from '../support/edge.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -185,6 +185,7 @@ describe('DELETE /v1/tasks/:id', () => {
     // Drain the lanes first so the claim takes this task.
     await redis.del(engine.keys.laneHigh, engine.keys.laneNormal, engine.keys.laneLow);
     const { body } = await edge.api('POST', '/v1/tasks', { body: square(8) });
+    await engine.registerHost(`h${host}`, ['a']);
     const { tasks } = await engine.claim(`h${host}`, ['a']);
     expect(tasks[0]?.id).toBe(body.id);
     return body.id;
@@ -218,19 +219,12 @@ describe('DELETE /v1/tasks/:id', () => {
   test('a failed task awaiting its retry is canceled (it is delayed in effect)', async () => {
     const id = await activeTask();
     const record = await engine.record(id);
-    await engine.run(
-      failScript,
+    const { outcomes } = await engine.finish(
       `h${host}`,
-      'a',
-      id,
-      record.claims ?? '',
-      'boom',
-      0,
-      0,
-      0,
-      30_000,
-      'hnl',
+      [{ token: 'a', id, lease: record.claims ?? '', kind: 'fail', text: 'boom' }],
+      { mode: 'free' },
     );
+    expect(outcomes).toEqual(['failed']);
     expect((await edge.api('GET', `/v1/tasks/${id}`)).body).toMatchObject({
       state: 'failed',
       error: 'boom',

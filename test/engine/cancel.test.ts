@@ -22,6 +22,7 @@ describe('cancel script', () => {
       { id: 't', priority: 'low', resultTtlMs: 50_000 },
       { id: 'b', priority: 'low' },
     );
+    await q.registerHost('h', ['x', 'y', 'z']);
     expect(await q.runArray(cancelScript, 't')).toEqual([1, 'canceled']);
     expect(await q.lane('low')).toEqual(['a', 'b']);
     await expectCanceled(q, 't', 50_000);
@@ -39,11 +40,15 @@ describe('cancel script', () => {
 
   it('cancels a failed task waiting for its retry', async () => {
     const q = suite.queue();
-    await q.enqueue({ id: 't' });
-    await q.claim('h', ['a']);
-    await q.redis.zrem(q.keys.active, 't');
-    await q.redis.hset(q.keys.task('t'), 'state', 'failed', 'runAt', Date.now() + 60_000);
-    await q.redis.zadd(q.keys.delayed, Date.now() + 60_000, 't');
+    await q.registerHost('h', ['a']);
+    await q.enqueue({ id: 't', backoffMs: 120_000 });
+    const [t] = (await q.claim('h', ['a'])).tasks;
+    const { outcomes } = await q.finish(
+      'h',
+      [{ token: 'a', id: 't', lease: t?.fields.claims ?? '', kind: 'fail' }],
+      { mode: 'free' },
+    );
+    expect(outcomes).toEqual(['failed']);
     expect(await q.runArray(cancelScript, 't')).toEqual([1, 'canceled']);
     expect(await q.zset(q.keys.delayed)).toEqual({});
     await expectCanceled(q, 't', 604_800_000);
@@ -51,6 +56,7 @@ describe('cancel script', () => {
 
   it('refuses a running or finished task and says its state', async () => {
     const q = suite.queue();
+    await q.registerHost('h', ['a']);
     await q.enqueue({ id: 'run' }, { id: 'done' });
     await q.claim('h', ['a']);
     await q.redis.hset(q.keys.task('done'), 'state', 'succeeded');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CorruptRecordError } from '../../shared/errors.js';
+import { reapScript, unregisterHostScript } from '../../shared/scripts/index.js';
 import { decodeTaskRecord } from '../../shared/task-record.js';
 import { engineSuite, sleep } from './harness.js';
 
@@ -24,12 +25,13 @@ describe('claim script', () => {
       ['d', 'n2'],
       ['e', 'l1'],
     ]);
-    // The token left without a task stays on the host's list.
-    expect(await q.tokens('h')).toEqual(['f']);
+    // Each token holds the id of its task; the one left without a task stays free.
+    expect(await q.tokens('h')).toEqual({ a: 'h1', b: 'h2', c: 'n1', d: 'n2', e: 'l1', f: '' });
   });
 
   it('follows the lane order it is given', async () => {
     const q = suite.queue();
+    await q.registerHost('h', ['a', 'b', 'c', 'd', 'e']);
     await q.enqueue({ id: 'h1', priority: 'high' }, { id: 'n1' }, { id: 'l1', priority: 'low' });
     const { tasks } = await q.claim('h', ['a', 'b', 'c'], { order: 'lnh' });
     expect(tasks.map((t) => t.id)).toEqual(['l1', 'n1', 'h1']);
@@ -39,7 +41,7 @@ describe('claim script', () => {
     expect(await q.lane('high')).toEqual(['h2']);
   });
 
-  it('leases one task per token, takes those tokens off the host list, and leaves the rest queued', async () => {
+  it('leases one task per token, writes its id on the token, and leaves the rest queued', async () => {
     const q = suite.queue();
     await q.registerHost('h', ['a', 'b', 'c']);
     await q.enqueue({ id: 't1' }, { id: 't2' }, { id: 't3' }, { id: 't4' });
@@ -50,7 +52,7 @@ describe('claim script', () => {
       ['a', 't1'],
       ['b', 't2'],
     ]);
-    expect(await q.tokens('h')).toEqual(['c']);
+    expect(await q.tokens('h')).toEqual({ a: 't1', b: 't2', c: '' });
     expect(await q.lane('normal')).toEqual(['t3', 't4']);
 
     const record = await q.record('t1');
@@ -60,7 +62,7 @@ describe('claim script', () => {
       claims: '1',
       host: 'h',
     });
-    // The slot token is the host's business: it is not written on the record.
+    // The slot token is kept in the host's token hash, not on the record.
     expect(record.token).toBeUndefined();
     // A claim returns what a child needs and the lease counters, as they are after the claim.
     const { type, payload, priority, attempts, maxAttempts, timeoutMs, claims } = record;
@@ -82,20 +84,25 @@ describe('claim script', () => {
 
   it('counts attempts and claims on every lease', async () => {
     const q = suite.queue();
-    await q.enqueue({ id: 't' });
-    await q.claim('h', ['a'], { leaseMs: 1 });
-    await sleep(5);
-    // The lease expired; put it back the way reap does, then claim again.
-    await q.redis.hset(q.keys.task('t'), 'state', 'queued');
-    await q.redis.zrem(q.keys.active, 't');
-    await q.redis.rpush(q.keys.laneNormal, 't');
+    await q.registerHost('h', ['a', 'b']);
+    await q.enqueue({ id: 't', backoffMs: 0 });
+    const [first] = (await q.claim('h', ['a'])).tasks;
+    // The run fails; with no backoff its retry is due at once, and the claim promotes it.
+    const { outcomes } = await q.finish(
+      'h',
+      [{ token: 'a', id: 't', lease: first?.fields.claims ?? '', kind: 'fail' }],
+      { mode: 'free' },
+    );
+    expect(outcomes).toEqual(['failed']);
     const { tasks } = await q.claim('h', ['b']);
+    expect(tasks.map((t) => t.id)).toEqual(['t']);
     expect(tasks[0]?.fields).toMatchObject({ attempts: '2', claims: '2' });
     expect(await q.record('t')).toMatchObject({ attempts: '2', claims: '2', host: 'h' });
   });
 
   it('promotes due delayed tasks before claiming', async () => {
     const q = suite.queue();
+    await q.registerHost('h', ['a']);
     await q.enqueue({ id: 'n1' }, { id: 'd1', priority: 'high', delayMs: 50 });
     await q.enqueue({ id: 'later', delayMs: 60_000 });
     await sleep(80);
@@ -112,7 +119,7 @@ describe('claim script', () => {
     const q = suite.queue();
     await q.registerHost('h', ['a']);
     expect(await q.claim('h', ['a'])).toEqual({ nextDelayedAt: -1, tasks: [] });
-    expect(await q.tokens('h')).toEqual(['a']);
+    expect(await q.tokens('h')).toEqual({ a: '' });
     await q.enqueue({ id: 'd', delayMs: 30_000 });
     const runAt = Number((await q.record('d')).runAt);
     expect(await q.claim('h', ['a'])).toEqual({ nextDelayedAt: runAt, tasks: [] });
@@ -124,6 +131,7 @@ describe('claim script', () => {
 
   it('drops stale ids: a task that is gone or no longer queued', async () => {
     const q = suite.queue();
+    await q.registerHost('h', ['a']);
     await q.enqueue({ id: 'gone' }, { id: 'done' }, { id: 'real' });
     await q.redis.del(q.keys.task('gone'));
     await q.redis.hset(q.keys.task('done'), 'state', 'canceled');
@@ -136,6 +144,7 @@ describe('claim script', () => {
 
   it('sets a task key that is not a hash aside and leaves a dead record in its place', async () => {
     const q = suite.queue();
+    await q.registerHost('h', ['a']);
     await q.redis.set(q.keys.task('bad'), 'junk');
     await q.redis.rpush(q.keys.laneNormal, 'bad');
     await q.enqueue({ id: 'good' });
@@ -158,6 +167,7 @@ describe('claim script', () => {
 
   it('still leases a record with a bad field, so the host can fail it as corrupt', async () => {
     const q = suite.queue();
+    await q.registerHost('h', ['a']);
     await q.enqueue({ id: 't' });
     await q.redis.hset(q.keys.task('t'), 'attempts', 'abc', 'claims', '4');
     const { tasks } = await q.claim('h', ['a']);
@@ -172,6 +182,7 @@ describe('claim script', () => {
 
   it('starts the lease count at 1 when claims is not a number', async () => {
     const q = suite.queue();
+    await q.registerHost('h', ['a']);
     await q.enqueue({ id: 't' });
     await q.redis.hset(q.keys.task('t'), 'claims', 'x');
     const { tasks } = await q.claim('h', ['a']);
@@ -181,6 +192,7 @@ describe('claim script', () => {
 
   it('leases a record with an unknown state so the host can fail it as corrupt', async () => {
     const q = suite.queue();
+    await q.registerHost('h', ['a']);
     await q.enqueue({ id: 't' });
     await q.redis.hset(q.keys.task('t'), 'state', 'sleeping');
     const { tasks } = await q.claim('h', ['a']);
@@ -188,9 +200,132 @@ describe('claim script', () => {
     expect((await q.record('t')).state).toBe('active');
   });
 
+  describe('a token that still holds a task of this host (an earlier reply was lost)', () => {
+    it('gets the same task again: nothing new is leased and the attempt is charged once', async () => {
+      const q = suite.queue();
+      await q.registerHost('h', ['a', 'b']);
+      await q.enqueue({ id: 't1' }, { id: 't2' }, { id: 't3' });
+      const first = await q.claim('h', ['a', 'b']);
+      expect(first.tasks.map((t) => [t.token, t.id])).toEqual([
+        ['a', 't1'],
+        ['b', 't2'],
+      ]);
+      const before = await q.snapshot();
+      // The same call again, as ioredis re-sends it after a reconnect.
+      const again = await q.claim('h', ['a', 'b']);
+      expect(again).toEqual(first);
+      expect(again.tasks[0]?.fields).toMatchObject({ attempts: '1', claims: '1' });
+      // Nothing was written: same records, lease deadlines, lane and tokens.
+      expect(await q.snapshot()).toEqual(before);
+      expect(await q.lane('normal')).toEqual(['t3']);
+      expect(await q.tokens('h')).toEqual({ a: 't1', b: 't2' });
+    });
+
+    it('is returned even after a token before it found the lanes empty', async () => {
+      const q = suite.queue();
+      await q.registerHost('h', ['a', 'b']);
+      await q.enqueue({ id: 't1' });
+      await q.claim('h', ['a']);
+      // 'b' pops nothing (no more pops after that), but 'a' still gets its task back.
+      const { tasks } = await q.claim('h', ['b', 'a']);
+      expect(tasks.map((t) => [t.token, t.id])).toEqual([['a', 't1']]);
+      expect(await q.tokens('h')).toEqual({ a: 't1', b: '' });
+      expect((await q.record('t1')).claims).toBe('1');
+    });
+
+    it('leases a new task to a token whose task is gone, no longer active or not this host’s', async () => {
+      const q = suite.queue();
+      await q.registerHost('h', ['a', 'b', 'c', 'd']);
+      await q.registerHost('other', ['x']);
+      await q.enqueue({ id: 'theirs' });
+      await q.claim('other', ['x']);
+      await q.enqueue({ id: 'done' });
+      const [done] = (await q.claim('h', ['c'])).tasks;
+      await q.finish(
+        'h',
+        [{ token: 'c', id: 'done', lease: done?.fields.claims ?? '', kind: 'ok' }],
+        {
+          mode: 'free',
+        },
+      );
+      await q.enqueue({ id: 'n1' }, { id: 'n2' }, { id: 'n3' });
+      // Tokens left pointing at tasks that are not (or no longer) this host's running tasks.
+      await q.redis.hset(q.keys.tokens('h'), 'a', 'gone', 'b', 'theirs', 'c', 'done', 'd', 'done');
+      const theirs = await q.record('theirs');
+      const { tasks } = await q.claim('h', ['a', 'b', 'c', 'd']);
+      expect(tasks.map((t) => [t.token, t.id])).toEqual([
+        ['a', 'n1'],
+        ['b', 'n2'],
+        ['c', 'n3'],
+      ]);
+      expect(tasks[0]?.fields).toMatchObject({ attempts: '1', claims: '1' });
+      expect(await q.record('theirs')).toEqual(theirs);
+      expect((await q.record('done')).state).toBe('succeeded');
+      // 'd' found nothing to lease: it is freed.
+      expect(await q.tokens('h')).toEqual({ a: 'n1', b: 'n2', c: 'n3', d: '' });
+    });
+
+    it('frees a stale token once the lanes are empty, after the first empty pop too', async () => {
+      const q = suite.queue();
+      await q.registerHost('h', ['a', 'b']);
+      await q.redis.hset(q.keys.tokens('h'), 'a', 'gone', 'b', 'gone-too');
+      expect((await q.claim('h', ['a', 'b'])).tasks).toEqual([]);
+      expect(await q.tokens('h')).toEqual({ a: '', b: '' });
+    });
+
+    it('never leases one task to two tokens after a live host’s orphaned lease was reaped', async () => {
+      // Reap leaves the orphan's token naming it; the token stores the lease too, so it does not
+      // match the task's next lease to the same host.
+      const q = suite.queue();
+      await q.registerHost('h', ['x', 'y']);
+      await q.enqueue({ id: 't' });
+      // The host never learns of this lease (its reply was lost and the claim not re-sent).
+      await q.claim('h', ['x'], { leaseMs: 1 });
+      await sleep(5);
+      // Its host is alive, but the lease expired longer ago than the grace: an orphan.
+      expect(await q.runArray(reapScript, 100, 0)).toEqual([1, 0]);
+      expect(await q.tokens('h')).toEqual({ x: 't', y: '' });
+      // 'y' leases it anew (lease 2); 'x' still names it, and it is active for this host again.
+      const { tasks } = await q.claim('h', ['y', 'x']);
+      expect(tasks.map((t) => [t.token, t.id, t.fields.claims])).toEqual([['y', 't', '2']]);
+    });
+  });
+
+  describe('a host that is not alive', () => {
+    it('gets nothing when it never registered, or unregistered, and no token hash is made', async () => {
+      const q = suite.queue();
+      await q.enqueue({ id: 't' });
+      expect(await q.claim('ghost', ['a'])).toEqual({ nextDelayedAt: -1, tasks: [] });
+      expect(await q.redis.exists(q.keys.tokens('ghost'))).toBe(0);
+      await q.registerHost('h', ['a']);
+      await q.run(unregisterHostScript, 'h');
+      expect((await q.claim('h', ['a'])).tasks).toEqual([]);
+      expect(await q.redis.exists(q.keys.tokens('h'))).toBe(0);
+      expect(await q.lane('normal')).toEqual(['t']);
+      expect((await q.record('t')).state).toBe('queued');
+    });
+
+    it('gets nothing once its heartbeat expired; due delayed tasks are still promoted', async () => {
+      const q = suite.queue();
+      await q.registerHost('gone', ['a'], 1);
+      await q.registerHost('h', ['a']);
+      await q.enqueue({ id: 't' }, { id: 'd', priority: 'high', delayMs: 1 });
+      await sleep(5);
+      expect((await q.claim('gone', ['a'])).tasks).toEqual([]);
+      expect(await q.redis.exists(q.keys.tokens('gone'))).toBe(0);
+      // Its hosts entry expired while its token hash is still there: the hash is not touched.
+      await q.redis.zadd(q.keys.hosts, 1, 'h');
+      expect(await q.claim('h', ['a'])).toEqual({ nextDelayedAt: -1, tasks: [] });
+      expect(await q.tokens('h')).toEqual({ a: '' });
+      expect(await q.lane('high')).toEqual(['d']);
+      expect(await q.lane('normal')).toEqual(['t']);
+    });
+  });
+
   describe('the wake-up signal', () => {
     it('is left when work remains after every token got a task', async () => {
       const q = suite.queue();
+      await q.registerHost('h', ['a', 'b']);
       await q.enqueue({ id: 't1' }, { id: 't2' }, { id: 't3' });
       await q.redis.del(q.keys.signal);
       await q.claim('h', ['a', 'b']);
@@ -199,6 +334,7 @@ describe('claim script', () => {
 
     it('is not left when the lanes are drained', async () => {
       const q = suite.queue();
+      await q.registerHost('h', ['a', 'b', 'c', 'd']);
       await q.enqueue({ id: 't1' }, { id: 't2' });
       await q.redis.del(q.keys.signal);
       await q.claim('h', ['a', 'b']);

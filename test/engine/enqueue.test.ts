@@ -20,6 +20,7 @@ describe('enqueue script', () => {
       backoffMaxMs: 100,
       resultTtlMs: 2000,
       deadTtlMs: 3000,
+      maxStalls: 4,
     });
     const after = await q.now();
     expect(reply).toEqual(['a', 'queued', 0]);
@@ -39,6 +40,7 @@ describe('enqueue script', () => {
       backoffMaxMs: '100',
       resultTtlMs: '2000',
       deadTtlMs: '3000',
+      maxStalls: '4',
     });
     expect(Number(createdAt)).toBeGreaterThanOrEqual(before);
     expect(Number(createdAt)).toBeLessThanOrEqual(after);
@@ -175,6 +177,7 @@ describe('enqueue script', () => {
       ],
       ['a negative TTL', [{ id: 'a' }, { id: 'b', resultTtlMs: -5 }], /task 1 field 12/],
       ['a fractional TTL', [{ id: 'a' }, { id: 'b', deadTtlMs: 1.5 }], /task 1 field 13/],
+      ['a negative maxStalls', [{ id: 'a' }, { id: 'b', maxStalls: -1 }], /task 1 field 14/],
     ];
     for (const [what, batch, message] of cases) {
       it(`with ${what}`, async () => {

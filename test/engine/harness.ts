@@ -13,6 +13,7 @@ import {
   claimScript,
   ENQUEUE_FIELDS_PER_TASK,
   enqueueScript,
+  finishScript,
   type LuaScript,
   registerHostScript,
 } from '../../shared/scripts/index.js';
@@ -41,9 +42,10 @@ export interface TaskInit {
   backoffMaxMs?: number;
   resultTtlMs?: number;
   deadTtlMs?: number;
+  maxStalls?: number;
 }
 
-/** The 13 enqueue ARGV entries of one task. */
+/** The 14 enqueue ARGV entries of one task. */
 export function taskArgs(t: TaskInit): string[] {
   return [
     t.id,
@@ -59,10 +61,11 @@ export function taskArgs(t: TaskInit): string[] {
     String(t.backoffMaxMs ?? DEFAULT_POLICY.backoffMaxMs),
     String(t.resultTtlMs ?? DEFAULT_POLICY.resultTtlMs),
     String(t.deadTtlMs ?? DEFAULT_POLICY.deadTtlMs),
+    String(t.maxStalls ?? DEFAULT_POLICY.maxStalls),
   ];
 }
 
-/** One task leased by claim/complete/fail. */
+/** One task leased by claim or finish. */
 export interface Claimed {
   token: string;
   id: string;
@@ -82,6 +85,41 @@ export function claimedFrom(reply: readonly unknown[], from: number): Claimed[] 
     }),
   );
 }
+
+/** One run ended by a finish call: `text` is the result JSON ('ok') or the error ('fail', 'fatal'). */
+export interface RunEndInit {
+  token: string;
+  id: string;
+  /** The record's 'claims' when it was leased. */
+  lease: string;
+  kind: 'ok' | 'fail' | 'fatal' | 'release';
+  /** Defaults to '{"ok":true}' for 'ok', 'boom' for 'fail' and 'fatal', '' for 'release'. */
+  text?: string;
+}
+
+/** How a finish call goes on after its runs; see the finish script's header. */
+export interface FinishOptions {
+  /** 'lease' fills the tokens with the next tasks, 'free' frees them. @default 'lease' */
+  mode?: 'lease' | 'free';
+  /** @default 30_000 */
+  leaseMs?: number;
+  /** @default 'hnl' */
+  order?: string;
+  /** Promote due delayed tasks before leasing. @default false */
+  promote?: boolean;
+  /** In [0, 1): where a retry falls between backoff/2 and backoff. @default 0 */
+  jitter?: number;
+  /** Further tokens of the slot to fill or free, after the runs' own. */
+  moreTokens?: readonly string[];
+}
+
+/** What a finish call returns: one outcome per run, then the tasks it leased. */
+export interface FinishResult {
+  outcomes: string[];
+  leased: Claimed[];
+}
+
+const DEFAULT_TEXT = { ok: '{"ok":true}', fail: 'boom', fatal: 'boom', release: '' } as const;
 
 export { sleep } from '../support/redis.js';
 
@@ -139,6 +177,43 @@ export class EngineQueue {
     return { nextDelayedAt: Number(reply[0]), tasks: claimedFrom(reply, 1) };
   }
 
+  /** Ends `runs` of `host` and fills or frees their tokens (and `moreTokens`). */
+  async finish(
+    host: string,
+    runs: readonly RunEndInit[],
+    {
+      mode = 'lease',
+      leaseMs = 30_000,
+      order = 'hnl',
+      promote = false,
+      jitter = 0,
+      moreTokens = [],
+    }: FinishOptions = {},
+  ): Promise<FinishResult> {
+    const reply = await this.runArray(
+      finishScript,
+      host,
+      mode,
+      leaseMs,
+      order,
+      promote ? '1' : '0',
+      jitter,
+      runs.length,
+      ...runs.flatMap((r) => [r.token, r.id, r.lease, r.kind, r.text ?? DEFAULT_TEXT[r.kind]]),
+      ...moreTokens,
+    );
+    expect(reply.length).toBeLessThanOrEqual(runs.length + 1);
+    return {
+      outcomes: reply.slice(0, runs.length).map(String),
+      leased: claimedFrom(reply, runs.length),
+    };
+  }
+
+  /** The lease of task `id` as its record holds it now ('claims'). */
+  async lease(id: string): Promise<string> {
+    return (await this.record(id)).claims ?? '';
+  }
+
   /** HGETALL of task `id`'s record. */
   record(id: string): Promise<Record<string, string>> {
     return this.redis.hgetall(this.keys.task(id));
@@ -163,9 +238,26 @@ export class EngineQueue {
     return this.redis.hgetall(this.keys.stats);
   }
 
-  /** The host's token list. */
-  tokens(host: string): Promise<string[]> {
-    return this.redis.lrange(this.keys.tokens(host), 0, -1);
+  /** The host's token hash: token → id of the task leased to it, or '' when free. */
+  async tokens(host: string): Promise<Record<string, string>> {
+    const raw = await this.redis.hgetall(this.keys.tokens(host));
+    // A held token stores `<task id>:<lease>`: the tests compare task ids.
+    return Object.fromEntries(
+      Object.entries(raw).map(([t, held]) => [t, held.replace(/:\d+$/, '')]),
+    );
+  }
+
+  /** The host's token hash as stored (`<task id>:<lease>` or ''). */
+  rawTokens(host: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.keys.tokens(host));
+  }
+
+  /** The host's free tokens (hash fields holding ''), sorted. */
+  async freeTokens(host: string): Promise<string[]> {
+    const all = await this.tokens(host);
+    return Object.keys(all)
+      .filter((token) => all[token] === '')
+      .sort();
   }
 
   /** Every key of this queue, sorted. */

@@ -8,9 +8,10 @@ import { type EngineQueue, engineSuite, sleep } from './harness.js';
 
 const suite = engineSuite('hosts');
 
-/** heartbeat for `host`: `free` tokens made present, `busy` ones made absent. */
-function heartbeat(q: EngineQueue, host: string, ttlMs: number, free: string[], busy: string[]) {
-  return q.runArray(heartbeatScript, host, ttlMs, free.length, ...free, ...busy);
+/** heartbeat for `host` with every slot token; resolves { live hosts, wasAlive }. */
+async function heartbeat(q: EngineQueue, host: string, ttlMs: number, tokens: string[]) {
+  const [live, wasAlive] = await q.runArray(heartbeatScript, host, ttlMs, ...tokens);
+  return { live, wasAlive };
 }
 
 async function expectTtl(q: EngineQueue, key: string, ttlMs: number): Promise<void> {
@@ -20,8 +21,9 @@ async function expectTtl(q: EngineQueue, key: string, ttlMs: number): Promise<vo
 }
 
 describe('register-host script', () => {
-  it('rebuilds the token list and announces the host, everything with a TTL', async () => {
+  it('rebuilds the token hash (every token free) and announces the host, everything with a TTL', async () => {
     const q = suite.queue();
+    // A key of the old layout (a list of free tokens) and a hash of an earlier run are replaced.
     await q.redis.rpush(q.keys.tokens('h'), 'stale-1', 'stale-2');
     await q.redis.hset(q.keys.host('h'), 'old', 'field');
     const before = await q.now();
@@ -30,7 +32,9 @@ describe('register-host script', () => {
     expect(now).toBeGreaterThanOrEqual(before);
     expect(now).toBeLessThanOrEqual(after);
 
-    expect(await q.tokens('h')).toEqual(['a', 'b', 'c']);
+    expect(await q.redis.type(q.keys.tokens('h'))).toBe('hash');
+    expect(await q.tokens('h')).toEqual({ a: '', b: '', c: '' });
+    expect(await q.freeTokens('h')).toEqual(['a', 'b', 'c']);
     await expectTtl(q, q.keys.tokens('h'), 30_000);
     expect(await q.redis.hgetall(q.keys.host('h'))).toEqual({
       description: '{"pid":42}',
@@ -38,6 +42,16 @@ describe('register-host script', () => {
     });
     await expectTtl(q, q.keys.host('h'), 30_000);
     expect(await q.zset(q.keys.hosts)).toEqual({ h: now + 30_000 });
+  });
+
+  it('frees every token of a host that registers again (a restart)', async () => {
+    const q = suite.queue();
+    await q.registerHost('h', ['a', 'b']);
+    await q.enqueue({ id: 't' });
+    await q.claim('h', ['a']);
+    expect(await q.tokens('h')).toEqual({ a: 't', b: '' });
+    await q.registerHost('h', ['a', 'b']);
+    expect(await q.tokens('h')).toEqual({ a: '', b: '' });
   });
 
   it('drops hosts whose heartbeat has expired', async () => {
@@ -48,9 +62,9 @@ describe('register-host script', () => {
     expect(Object.keys(await q.zset(q.keys.hosts))).toEqual(['live']);
   });
 
-  it('registers a host without slots and leaves no token list', async () => {
+  it('registers a host without slots and leaves no token hash', async () => {
     const q = suite.queue();
-    await q.redis.rpush(q.keys.tokens('h'), 'stale');
+    await q.redis.hset(q.keys.tokens('h'), 'stale', '');
     await q.run(registerHostScript, 'h', 30_000, '{}');
     expect(await q.redis.exists(q.keys.tokens('h'))).toBe(0);
     expect(Object.keys(await q.zset(q.keys.hosts))).toEqual(['h']);
@@ -58,26 +72,60 @@ describe('register-host script', () => {
 });
 
 describe('heartbeat script', () => {
-  it('makes free tokens present, busy ones absent and leaves the others as they are', async () => {
+  it('extends the TTLs of a live host and leaves its token hash as it is', async () => {
     const q = suite.queue();
-    await q.registerHost('h', ['a', 'b', 'c', 'd'], 10_000);
-    // 'a' was claimed, so it is off the list; 'b' is busy on the host; 'c' is mid-claim.
-    await q.redis.lrem(q.keys.tokens('h'), 0, 'a');
+    await q.registerHost('h', ['a', 'b', 'c'], 10_000);
+    await q.enqueue({ id: 't' });
+    await q.claim('h', ['b']);
     const before = await q.now();
-    const [live, now] = await heartbeat(q, 'h', 40_000, ['a', 'd'], ['b']);
-    expect(live).toBe(1);
-    expect(Number(now)).toBeGreaterThanOrEqual(before);
-    expect(await q.tokens('h')).toEqual(['c', 'a', 'd']);
+    expect(await heartbeat(q, 'h', 40_000, ['a', 'b', 'c'])).toEqual({ live: 1, wasAlive: 1 });
+    const after = await q.now();
+    // The leased token keeps its task; the others stay free.
+    expect(await q.tokens('h')).toEqual({ a: '', b: 't', c: '' });
     await expectTtl(q, q.keys.tokens('h'), 40_000);
     await expectTtl(q, q.keys.host('h'), 40_000);
-    expect(await q.zset(q.keys.hosts)).toEqual({ h: Number(now) + 40_000 });
+    const expires = (await q.zset(q.keys.hosts)).h ?? 0;
+    expect(expires).toBeGreaterThanOrEqual(before + 40_000);
+    expect(expires).toBeLessThanOrEqual(after + 40_000);
   });
 
-  it('never duplicates a free token', async () => {
+  it('re-creates a missing token hash with every token free, keeping wasAlive for a live host', async () => {
     const q = suite.queue();
-    await q.registerHost('h', ['a', 'b']);
-    await heartbeat(q, 'h', 10_000, ['a', 'b', 'a'], []);
-    expect(await q.tokens('h')).toEqual(['b', 'a']);
+    await q.registerHost('h', ['a', 'b'], 60_000);
+    await q.redis.del(q.keys.tokens('h'));
+    expect(await heartbeat(q, 'h', 20_000, ['a', 'b'])).toEqual({ live: 1, wasAlive: 1 });
+    expect(await q.tokens('h')).toEqual({ a: '', b: '' });
+    await expectTtl(q, q.keys.tokens('h'), 20_000);
+  });
+
+  it('registers a host again that was presumed dead, and says it was not alive', async () => {
+    const q = suite.queue();
+    await q.registerHost('h', ['a', 'b'], 1);
+    await sleep(5);
+    // Its TTL ran out: the hosts entry is stale and the token hash is gone.
+    expect(await q.redis.exists(q.keys.tokens('h'))).toBe(0);
+    expect((await q.claim('h', ['a'])).tasks).toEqual([]);
+    expect(await heartbeat(q, 'h', 30_000, ['a', 'b'])).toEqual({ live: 1, wasAlive: 0 });
+    expect(await q.tokens('h')).toEqual({ a: '', b: '' });
+    await expectTtl(q, q.keys.tokens('h'), 30_000);
+    expect(Object.keys(await q.zset(q.keys.hosts))).toEqual(['h']);
+    // Alive again: it can lease.
+    await q.enqueue({ id: 't' });
+    expect((await q.claim('h', ['a'])).tasks.map((t) => t.id)).toEqual(['t']);
+  });
+
+  it('says a host that never registered was not alive, and announces it', async () => {
+    const q = suite.queue();
+    expect(await heartbeat(q, 'new', 30_000, ['a'])).toEqual({ live: 1, wasAlive: 0 });
+    expect(await q.tokens('new')).toEqual({ a: '' });
+    expect(Object.keys(await q.zset(q.keys.hosts))).toEqual(['new']);
+  });
+
+  it('keeps no token hash for a host without slots', async () => {
+    const q = suite.queue();
+    await q.registerHost('h', [], 10_000);
+    expect(await heartbeat(q, 'h', 10_000, [])).toEqual({ live: 1, wasAlive: 1 });
+    expect(await q.redis.exists(q.keys.tokens('h'))).toBe(0);
   });
 
   it('counts live hosts and forgets expired ones', async () => {
@@ -85,7 +133,7 @@ describe('heartbeat script', () => {
     await q.registerHost('gone', ['x'], 1);
     await q.registerHost('h2', ['y'], 60_000);
     await sleep(5);
-    const [live] = await heartbeat(q, 'h1', 60_000, ['a'], []);
+    const { live } = await heartbeat(q, 'h1', 60_000, ['a']);
     expect(live).toBe(2);
     expect(Object.keys(await q.zset(q.keys.hosts)).sort()).toEqual(['h1', 'h2']);
   });
@@ -99,8 +147,8 @@ describe('unregister-host script', () => {
     expect(await q.run(unregisterHostScript, 'h')).toBe(1);
     expect(Object.keys(await q.zset(q.keys.hosts))).toEqual(['other']);
     expect(await q.redis.exists(q.keys.tokens('h'), q.keys.host('h'))).toBe(0);
-    expect(await q.tokens('other')).toEqual(['b']);
-    // A host that is gone gets no token back when one of its runs ends.
+    expect(await q.tokens('other')).toEqual({ b: '' });
+    // Unregistering twice is harmless.
     expect(await q.run(unregisterHostScript, 'h')).toBe(1);
   });
 });

@@ -4,13 +4,8 @@
  * key of the queue.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  cancelScript,
-  completeScript,
-  failScript,
-  reapScript,
-} from '../../shared/scripts/index.js';
-import { type EngineQueue, engineSuite } from './harness.js';
+import { cancelScript, reapScript } from '../../shared/scripts/index.js';
+import { engineSuite } from './harness.js';
 
 const suite = engineSuite('key-lifetimes');
 
@@ -27,10 +22,6 @@ const FIXED = [
 ];
 const EXPIRING = ['task:', 'idem:', 'tokens:', 'host:', 'corrupt:', 'wake:'];
 
-async function leaseOf(q: EngineQueue, id: string): Promise<string> {
-  return (await q.record(id)).claims ?? '';
-}
-
 describe('key lifetimes', () => {
   it('leaves every per-task and per-host key with a TTL once the tasks are finished', async () => {
     const q = suite.queue();
@@ -40,7 +31,7 @@ describe('key lifetimes', () => {
       { id: 'dies', priority: 'high', maxAttempts: 1, idempotencyKey: 'k-dies' },
       { id: 'fatal', priority: 'high', idempotencyKey: 'k-fatal' },
       { id: 'retry', priority: 'high', maxAttempts: 3 },
-      { id: 'stalls', priority: 'high', maxAttempts: 1 },
+      { id: 'stalls', priority: 'high', maxStalls: 0 },
       { id: 'queued-cancel', idempotencyKey: 'k-qc' },
       { id: 'delayed-cancel', delayMs: 60_000 },
     );
@@ -51,22 +42,25 @@ describe('key lifetimes', () => {
 
     const { tasks } = await q.claim('h', ['a', 'b', 'c', 'd', 'e']);
     expect(tasks.map((t) => t.id)).toEqual(['ok', 'dies', 'fatal', 'retry', 'stalls']);
-    await q.runArray(completeScript, 'h', 0, 0, '', 'a', 'ok', await leaseOf(q, 'ok'), '1');
-    for (const [token, id, unrecoverable] of [
-      ['b', 'dies', 0],
-      ['c', 'fatal', 1],
-      ['d', 'retry', 0],
-    ] as const) {
-      const lease = await leaseOf(q, id);
-      await q.runArray(failScript, 'h', token, id, lease, 'boom', unrecoverable, 0, 0, 0, '');
-    }
+    const { outcomes } = await q.finish(
+      'h',
+      [
+        { token: 'a', id: 'ok', lease: await q.lease('ok'), kind: 'ok', text: '1' },
+        { token: 'b', id: 'dies', lease: await q.lease('dies'), kind: 'fail' },
+        { token: 'c', id: 'fatal', lease: await q.lease('fatal'), kind: 'fatal' },
+        { token: 'd', id: 'retry', lease: await q.lease('retry'), kind: 'fail' },
+      ],
+      { mode: 'free' },
+    );
+    expect(outcomes).toEqual(['succeeded', 'dead', 'dead', 'failed']);
     expect((await q.record('retry')).state).toBe('failed');
     expect(await q.runArray(cancelScript, 'retry')).toEqual([1, 'canceled']);
     expect(await q.runArray(cancelScript, 'queued-cancel')).toEqual([1, 'canceled']);
     expect(await q.runArray(cancelScript, 'delayed-cancel')).toEqual([1, 'canceled']);
-    // 'stalls' is never finished by its host: it runs out of lease and attempts.
+    // 'stalls' is never finished by its host: its lease runs out, past the orphan grace, and
+    // it may not stall even once.
     await q.redis.zadd(q.keys.active, 1, 'stalls');
-    expect(await q.runArray(reapScript, 100)).toEqual([0, 1]);
+    expect(await q.runArray(reapScript, 100, 0)).toEqual([0, 1]);
     // The corrupt key is set aside when a claim meets it.
     expect((await q.claim('h', ['f'])).tasks).toEqual([]);
 
@@ -126,6 +120,7 @@ describe('key lifetimes', () => {
 
   it('keeps live tasks (queued, delayed, active) without a TTL', async () => {
     const q = suite.queue();
+    await q.registerHost('h', ['a']);
     await q.enqueue({ id: 'active' }, { id: 'queued' }, { id: 'delayed', delayMs: 60_000 });
     await q.claim('h', ['a']);
     expect((await q.record('active')).state).toBe('active');

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { QUEUE_NAME_PATTERN, queueKeys } from '../../shared/keys.js';
+import { engineSuite } from './harness.js';
+
+const suite = engineSuite('keys');
 
 /** The hash tag Redis Cluster hashes: the text between the first '{' and the next '}'. */
 function hashTag(key: string): string | undefined {
@@ -68,5 +71,23 @@ describe('queueKeys', () => {
   it.each(['', 'a{b}', 'a b', 'x'.repeat(65)])('throws a TypeError for the namespace %j', (ns) => {
     expect(() => queueKeys('q', ns)).toThrow(TypeError);
     expect(() => queueKeys('q', ns)).toThrow(/Invalid key namespace/);
+  });
+});
+
+describe('the keys the scripts write', () => {
+  it('are the ones queueKeys builds, with the token key a hash of token → task id and lease', async () => {
+    const q = suite.queue();
+    await q.registerHost('h', ['a', 'b']);
+    await q.enqueue({ id: 't', idempotencyKey: 'k' });
+    await q.claim('h', ['a']);
+    expect(await q.redis.type(q.keys.task('t'))).toBe('hash');
+    expect(await q.redis.get(q.keys.idempotency('k'))).toBe('t');
+    expect(await q.redis.type(q.keys.host('h'))).toBe('hash');
+    expect(await q.redis.type(q.keys.tokens('h'))).toBe('hash');
+    expect(await q.redis.hgetall(q.keys.tokens('h'))).toEqual({ a: 't:1', b: '' });
+    const fixed = new Set(q.keys.scriptKeys);
+    expect((await q.allKeys()).filter((key) => !fixed.has(key))).toEqual(
+      [q.keys.host('h'), q.keys.idempotency('k'), q.keys.task('t'), q.keys.tokens('h')].sort(),
+    );
   });
 });

@@ -1,25 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { failScript, listDeadScript } from '../../shared/scripts/index.js';
+import { listDeadScript } from '../../shared/scripts/index.js';
 import { type EngineQueue, engineSuite, sleep } from './harness.js';
 
 const suite = engineSuite('list-dead');
 
+/** Enqueues `id` and kills it through claim and a 'fatal' finish. */
 async function kill(q: EngineQueue, id: string): Promise<void> {
+  await q.registerHost('h', ['a']);
   await q.enqueue({ id, type: `type-${id}` });
   const { tasks } = await q.claim('h', ['a']);
-  await q.runArray(
-    failScript,
+  const lease = tasks[0]?.fields.claims ?? '';
+  const { outcomes } = await q.finish(
     'h',
-    'a',
-    id,
-    tasks[0]?.fields.claims ?? '',
-    `${id} broke`,
-    1,
-    0,
-    0,
-    0,
-    'hnl',
+    [{ token: 'a', id, lease, kind: 'fatal', text: `${id} broke` }],
+    { mode: 'free' },
   );
+  expect(outcomes).toEqual(['dead']);
   await sleep(2);
 }
 

@@ -26,12 +26,16 @@ describe('promote script', () => {
 
   it('promotes a failed task whose backoff has ended', async () => {
     const q = suite.queue();
-    await q.enqueue({ id: 't', priority: 'high' });
-    await q.claim('h', ['a']);
-    // What fail leaves behind, with a retry time already passed.
-    await q.redis.zrem(q.keys.active, 't');
-    await q.redis.hset(q.keys.task('t'), 'state', 'failed', 'runAt', 1, 'error', 'boom');
-    await q.redis.zadd(q.keys.delayed, 1, 't');
+    await q.registerHost('h', ['a']);
+    await q.enqueue({ id: 't', priority: 'high', backoffMs: 0 });
+    const [t] = (await q.claim('h', ['a'])).tasks;
+    // No backoff: the retry is due as soon as the run fails.
+    const { outcomes } = await q.finish(
+      'h',
+      [{ token: 'a', id: 't', lease: t?.fields.claims ?? '', kind: 'fail', text: 'boom' }],
+      { mode: 'free' },
+    );
+    expect(outcomes).toEqual(['failed']);
     expect(await q.runArray(promoteScript, 100)).toEqual([1, -1]);
     expect(await q.lane('high')).toEqual(['t']);
     expect(await q.record('t')).toMatchObject({ state: 'queued', error: 'boom', attempts: '1' });

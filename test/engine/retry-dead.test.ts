@@ -1,15 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { failScript, retryDeadScript } from '../../shared/scripts/index.js';
+import { retryDeadScript } from '../../shared/scripts/index.js';
 import { type EngineQueue, engineSuite, sleep } from './harness.js';
 
 const suite = engineSuite('retry-dead');
 
-/** Enqueues `id` and kills it through claim and an unrecoverable fail. */
+/** Enqueues `id` and kills it through claim and a 'fatal' finish. */
 async function killed(q: EngineQueue, id: string, priority = 'normal'): Promise<void> {
+  await q.registerHost('h', ['a']);
   await q.enqueue({ id, priority, maxAttempts: 5 });
   const { tasks } = await q.claim('h', ['a']);
   const lease = tasks[0]?.fields.claims ?? '';
-  await q.runArray(failScript, 'h', 'a', id, lease, `${id} broke`, 1, 0, 0, 0, 'hnl');
+  const { outcomes } = await q.finish(
+    'h',
+    [{ token: 'a', id, lease, kind: 'fatal', text: `${id} broke` }],
+    { mode: 'free' },
+  );
+  expect(outcomes).toEqual(['dead']);
   expect((await q.record(id)).state).toBe('dead');
   await sleep(2);
 }

@@ -85,6 +85,7 @@ describe('decodeTaskRecord', () => {
     ['timeoutMs', ' ', /timeoutMs is not a decimal integer/],
     ['maxAttempts', '1e3', /maxAttempts is not a decimal integer/],
     ['stalls', '-1', /stalls is not a decimal integer/],
+    ['maxStalls', 'x', /maxStalls is not a decimal integer/],
     ['createdAt', '9000000000000000', /createdAt Too big/],
     ['payload', '{oops', /payload is not valid JSON/],
     ['result', 'undefined', /result is not valid JSON/],
@@ -135,7 +136,10 @@ describe('toTaskView', () => {
       runAt: null,
       timeoutMs: 1000,
       stalls: 1,
+      // The fixture has no maxStalls (a record written before it existed): the default.
+      maxStalls: 3,
     });
+    expect(toTaskView(decodeTaskRecord('t1', { ...fields, maxStalls: '7' })).maxStalls).toBe(7);
   });
 
   it('shows a pending retry with its error and run-at time', () => {

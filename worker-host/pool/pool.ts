@@ -193,7 +193,7 @@ export class ProcessPool {
    */
   handOut(slotIndex: number, tasks: readonly LeasedTask[]): boolean {
     const slot = this.slots[slotIndex];
-    if (!slot || slot.state !== 'claiming') return tasks.length === 0;
+    if (slot?.state !== 'claiming') return tasks.length === 0;
     if (this.closing) {
       slot.state = 'idle';
       this.stopChild(slot);

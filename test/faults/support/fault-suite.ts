@@ -226,7 +226,7 @@ export function faultSuite(name: string, options: { appendonly?: boolean } = {})
       const views = await this.settled(ids, timeoutMs);
       const dead = views.filter((v) => v.state !== 'succeeded');
       expect(dead.map((v) => ({ id: v.id, state: v.state, error: v.error }))).toEqual([]);
-      views.forEach((view, i) => expect(view.result).toBe((xs[i] ?? 0) ** 2));
+      for (const [i, view] of views.entries()) expect(view.result).toBe((xs[i] ?? 0) ** 2);
       expect(this.overlaps()).toEqual([]);
       return views;
     },
