@@ -27,13 +27,12 @@ import type { Logger } from 'pino';
 import { queueKeys } from '../shared/keys.js';
 import { QueueClient } from '../shared/queue-client.js';
 import { ClaimLoop } from './claim-loop.js';
-import { toLeasedTask } from './engine/claimed-task.js';
-import { type ClaimedTask, HostScripts, type RunEnd } from './engine/host-scripts.js';
+import { HostScripts } from './engine/host-scripts.js';
 import { strictLaneOrder, weightedLaneOrder } from './engine/lane-order.js';
+import { HostSlots, within } from './host-slots.js';
 import { createLogger } from './logger.js';
 import { HostMetrics } from './metrics.js';
-import { type Offer, ProcessPool, type SlotLoss } from './pool/pool.js';
-import type { EndedRun, LeasedTask, RunError } from './pool/protocol.js';
+import { ProcessPool } from './pool/pool.js';
 import { connectRedis } from './redis/connect.js';
 import { ioredisTransport } from './redis/ioredis-transport.js';
 import { redactRedisUrl } from './redis/redact.js';
@@ -67,20 +66,6 @@ export const BUILTIN_HANDLERS = fileURLToPath(
 
 /** How long one Redis call of a shutdown may take before the host goes on without it. */
 const SHUTDOWN_CALL_MS = 3_000;
-
-/** `promise`, or a rejection after `ms`. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** The text a failed run is recorded with. */
-function errorText(error: RunError): string {
-  return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
-}
 
 /**
  * Starts a worker host; resolves once its children are ready and it is registered.
@@ -117,94 +102,7 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
     void promise.finally(() => pending.delete(promise)).catch(() => {});
     return promise;
   };
-  let metrics: HostMetrics | undefined;
-  let stopping = false;
-  /** Set once running tasks were told to abort: a run that dies then is given back, not failed. */
-  let abortedForShutdown = false;
-
-  /** Logs (and counts) runs a child ended. */
-  function onEnded(runs: readonly { run: EndedRun; task: LeasedTask | undefined }[]): void {
-    metrics?.finished(runs);
-    for (const { run, task } of runs) {
-      const about = { taskId: run.id, type: task?.task.type, attempt: task?.task.attempt };
-      if (run.outcome === 'released') {
-        hostLog.debug(about, 'task given back unstarted or aborted, attempt refunded');
-      } else if (!run.ok && run.error) {
-        hostLog[run.error.unrecoverable ? 'error' : 'warn'](
-          { ...about, error: run.error.message, errorName: run.error.name },
-          'task attempt failed',
-        );
-      } else if (run.outcome === 'succeeded') hostLog.debug(about, 'task succeeded');
-      if (run.outcome === 'dead') hostLog.error(about, 'task is dead');
-      if (run.outcome === 'lost')
-        hostLog.warn(about, 'lease was lost before the run ended; its outcome was not stored');
-    }
-  }
-
-  /**
-   * Ends what a dead child held: its run fails with the child's error (or is given back at the
-   * end of a shutdown), the rest goes back unstarted, and every token of the slot is freed
-   * (giving back any task a token holds that the child never reported). Retried until Redis
-   * answers, or, once the host is stopping, for a few seconds.
-   */
-  async function endLoss(loss: SlotLoss): Promise<void> {
-    const { running, error, waiting, tokens } = loss;
-    metrics?.lost(running, error, loss.startedAt);
-    const runs: RunEnd[] = [];
-    if (running) {
-      const { token, lease } = running;
-      const id = running.task.id;
-      if (abortedForShutdown) runs.push({ token, id, lease, kind: 'release' });
-      else {
-        hostLog[error.unrecoverable ? 'error' : 'warn'](
-          {
-            taskId: id,
-            type: running.task.type,
-            attempt: running.task.attempt,
-            error: error.message,
-            errorName: error.name,
-          },
-          'task attempt failed',
-        );
-        runs.push({
-          token,
-          id,
-          lease,
-          kind: error.unrecoverable ? 'fatal' : 'fail',
-          error: errorText(error),
-        });
-      }
-    }
-    for (const t of waiting)
-      runs.push({ token: t.token, id: t.task.id, lease: t.lease, kind: 'release' });
-    const ended = new Set(runs.map((r) => r.token));
-    const others = tokens.filter((token) => !ended.has(token));
-    for (let tries = 0; ; tries++) {
-      try {
-        const reply = await within(
-          scripts.finish(runs, { free: true }, others),
-          SHUTDOWN_CALL_MS * 10,
-          'finish',
-        );
-        if (reply.outcomes[0] === 'dead' && running && !abortedForShutdown)
-          hostLog.error({ taskId: running.task.id }, 'task is dead');
-        return;
-      } catch (err) {
-        if (stopping && tries >= 2) {
-          hostLog.error(
-            { err, taskIds: runs.map((r) => r.id) },
-            'could not end the tasks of a stopped child; their leases will expire and they will run again',
-          );
-          return;
-        }
-        hostLog.warn(
-          { err, taskIds: runs.map((r) => r.id) },
-          'ending the tasks of a dead child failed; retrying',
-        );
-        await sleep(Math.min(250 * 2 ** tries, 5_000));
-      }
-    }
-  }
+  const slots = new HostSlots({ scripts, log: hostLog, track });
 
   const pool = new ProcessPool({
     size: options.concurrency,
@@ -224,58 +122,10 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
     events: {
       ready: () => claimLoop.wake(),
       idle: () => claimLoop.wakeIfIdle(),
-      ended: (_slot, runs) => onEnded(runs),
-      lost: (loss) => track(endLoss(loss)),
+      ended: (_slot, runs) => slots.ended(runs),
+      lost: (loss) => track(slots.endLoss(loss)),
     },
   });
-
-  /**
-   * Hands what a claim leased to the offered slots. A record that does not decode is sent to
-   * dead first, while its slot is still the host's; a slot that no longer takes its tasks (its
-   * child died, or the host is closing) gets them given back.
-   */
-  async function handOut(offers: readonly Offer[], leased: readonly ClaimedTask[]): Promise<void> {
-    for (const offer of offers) {
-      const mine = leased.filter((claimed) => offer.tokens.includes(claimed.token));
-      const tasks: LeasedTask[] = [];
-      const corrupt: RunEnd[] = [];
-      for (const claimed of mine) {
-        const decoded = toLeasedTask(claimed);
-        if ('task' in decoded) tasks.push(decoded);
-        else {
-          hostLog.error(
-            { taskId: claimed.id, error: decoded.error },
-            'task record is corrupted; sending it to dead',
-          );
-          corrupt.push(decoded.end);
-        }
-      }
-      if (corrupt.length > 0) {
-        try {
-          await scripts.finish(corrupt, { free: true });
-        } catch (error) {
-          hostLog.warn(
-            { err: error },
-            'could not send a corrupted record to dead; its lease will expire',
-          );
-        }
-      }
-      if (!pool.handOut(offer.slot, tasks)) {
-        const runs: RunEnd[] = tasks.map((t) => ({
-          token: t.token,
-          id: t.task.id,
-          lease: t.lease,
-          kind: 'release',
-        }));
-        track(scripts.finish(runs, { free: true })).catch((error: unknown) =>
-          hostLog.warn(
-            { err: error },
-            'could not give back tasks its slot no longer takes; their leases will expire',
-          ),
-        );
-      }
-    }
-  }
 
   const claimLoop = new ClaimLoop({
     scripts,
@@ -287,7 +137,7 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
     leaseMs: options.leaseMs,
     maxBlockMs: options.maxBlockMs,
     log: hostLog,
-    handOut,
+    handOut: (offers, leased) => slots.handOut(pool, offers, leased),
   });
 
   // Start-up: a failure at any step undoes the steps before it and leaves nothing behind.
@@ -325,12 +175,12 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
         queue: options.queue,
         namespace: options.namespace,
       });
-      metrics = new HostMetrics(
+      slots.metrics = new HostMetrics(
         options.queue,
         () => client.stats(),
         () => pool.pids().length,
       );
-      metricsServer = await metrics.serve(options.metricsPort, options.metricsHost);
+      metricsServer = await slots.metrics.serve(options.metricsPort, options.metricsHost);
       hostLog.info({ port: metricsServer.port }, 'metrics served at GET /metrics');
     }
   } catch (error) {
@@ -376,23 +226,23 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
   /** How long a shutdown's Redis call may take: a forced shutdown barely waits. */
   const callLimit = () => (isForced ? 300 : SHUTDOWN_CALL_MS);
 
-  /** Resolves when the pool holds no task, after `ms`, or when forced. */
+  /** Resolves when no child holds work, after `ms`, or when forced. */
   async function emptyWithin(ms: number): Promise<void> {
     const deadline = Date.now() + ms;
     const empty = (async () => {
-      while (pool.inFlight > 0 && Date.now() < deadline) await sleep(25);
+      while (pool.busySlots > 0 && Date.now() < deadline) await sleep(25);
     })();
     await Promise.race([empty, forced]);
   }
 
   async function shutdown(graceMs: number): Promise<void> {
-    stopping = true;
+    slots.stopping = true;
     hostLog.info({ graceMs }, 'shutting down: no new tasks; waiting for running ones');
     await Promise.race([claimLoop.stop(), sleep(SHUTDOWN_CALL_MS), forced]);
     pool.beginClose();
     await emptyWithin(graceMs);
-    if (pool.inFlight > 0) {
-      abortedForShutdown = true;
+    if (pool.busySlots > 0) {
+      slots.abortedForShutdown = true;
       pool.abortRunning('worker host shutting down');
       await emptyWithin(1_000);
     }
@@ -401,8 +251,8 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
       message: 'the worker host stopped before the run ended',
       unrecoverable: false,
     });
-    abortedForShutdown = true;
-    for (const loss of held) track(endLoss(loss));
+    slots.abortedForShutdown = true;
+    for (const loss of held) track(slots.endLoss(loss));
     await Promise.race([Promise.allSettled([...pending]), sleep(SHUTDOWN_CALL_MS), forced]);
     stopUpkeep();
     try {

@@ -73,10 +73,10 @@ export class HostMetrics {
   }
 
   /** Counts runs a child ended, with the wall times it measured (not tasks given back). */
-  finished(runs: readonly { run: EndedRun; task: LeasedTask | undefined }[]): void {
-    for (const { run, task } of runs) {
-      if (run.outcome === 'released' || !task) continue;
-      this.observe(task.task.type, run.ok ? 'succeeded' : 'failed', run.ms);
+  finished(runs: readonly EndedRun[]): void {
+    for (const run of runs) {
+      if (run.outcome !== 'released')
+        this.observe(run.type, run.ok ? 'succeeded' : 'failed', run.ms);
     }
   }
 

@@ -32,7 +32,7 @@ local out = { -1 }
 if host_alive(host, now) then
   local leased, more = {}, true
   for i = 5, #ARGV do
-    local got, popped = fill_token(host, ARGV[i], order, now, lease_ms, {}, more)
+    local got, popped = fill_token(host, ARGV[i], order, now, lease_ms, {}, more, false)
     if got then
       leased[#leased + 1] = got
     elseif popped then

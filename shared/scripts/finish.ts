@@ -36,16 +36,23 @@ Returns: { n outcomes, then, when tasks were leased, a JSON string of them as cl
 local host, mode, lease_ms, order = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local jitter, n = tonumber(ARGV[7]) or 0, tonumber(ARGV[8])
 local now = now_ms()
-local out, ended, tokens, releases = {}, {}, {}, {}
+local out, ended, tokens, releases, freed = {}, {}, {}, {}, {}
 local succeeded, failed = 0, 0
 for r = 0, n - 1 do
   local b = 9 + r * 5
   local token, id, lease, kind, text = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
   local key = task_key(id)
-  local mine, v = owned(key, host, lease, 'priority', 'resultTtlMs', 'error', 'attempts',
-    'maxAttempts', 'backoffMs', 'backoffMaxMs')
+  local mine, v
+  if kind == 'ok' then
+    mine, v = owned(key, host, lease, 'priority', 'resultTtlMs', 'error')
+  else
+    mine, v = owned(key, host, lease, 'priority', 'resultTtlMs', 'error', 'attempts',
+      'maxAttempts', 'backoffMs', 'backoffMaxMs')
+  end
   local outcome = 'lost'
   if mine then
+    -- The token held this run, which ends now: it holds nothing else.
+    freed[token] = true
     if kind == 'ok' then
       redis.call('HSET', key, 'state', 'succeeded', 'result', text, 'finishedAt', now)
       -- Only a task that failed or stalled before has an error to drop (a call saved per task).
@@ -114,7 +121,7 @@ if alive and mode == 'lease' then
   if ARGV[6] == '1' then promote_due(now, ${PROMOTE_ON_FINISH}) end
   local leased, more = {}, true
   for _, token in ipairs(tokens) do
-    local got, popped = fill_token(host, token, order, now, lease_ms, ended, more)
+    local got, popped = fill_token(host, token, order, now, lease_ms, ended, more, freed[token])
     if got then
       leased[#leased + 1] = got
     elseif popped then

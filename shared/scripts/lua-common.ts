@@ -238,10 +238,16 @@ end
 -- host that the caller did not just end ('ended' is a set of ids). Such a task was leased by
 -- an earlier execution of the same call, whose reply was lost (ioredis re-sends a call after a
 -- reconnect, and callers retry): it is returned again, so a lost reply orphans nothing and the
--- attempt is charged once. 'may_pop' false: only that check, no new lease.
+-- attempt is charged once. 'may_pop' false: only that check, no new lease. 'just_freed': the
+-- token held a run this very execution ended, so it cannot hold anything else (a call saved).
 -- Returns { entry or nil, popped } where popped says a new lease was tried.
-local function fill_token(host, token, order, now, lease_ms, ended, may_pop)
-  local held, lease = token_holder(host, token)
+local function fill_token(host, token, order, now, lease_ms, ended, may_pop, just_freed)
+  local held, lease = true, nil
+  if just_freed then
+    held = nil
+  else
+    held, lease = token_holder(host, token)
+  end
   if held and not ended[held] then
     local v = read_task(task_key(held), 'host', unpack(CLAIM_FIELDS))
     if v and v[2] == 'active' and v[1] == host and v[9] == lease then
@@ -250,11 +256,11 @@ local function fill_token(host, token, order, now, lease_ms, ended, may_pop)
     end
   end
   if not may_pop then
-    if held then hold_token(host, token, '') end
+    if held or just_freed then hold_token(host, token, '') end
     return nil, false
   end
   local got = claim_for(host, token, order, now, lease_ms)
-  if not got and held then hold_token(host, token, '') end
+  if not got and (held or just_freed) then hold_token(host, token, '') end
   return got, true
 end
 `;

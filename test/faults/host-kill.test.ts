@@ -66,6 +66,13 @@ describe('kill -9 of a worker host', () => {
       expect(heldAtKill.has(id)).toBe(true);
 
     await suite.startHost({ concurrency: 2, leaseMs: 1_000 });
+    await suite.settled([spinning, ...rest]);
+    const o = suite.overlaps();
+    if (o.length) {
+      console.log('OVERLAPS', JSON.stringify(o));
+      for (const x of o) console.log(JSON.stringify(suite.runs().filter((r) => r.id === x.id)));
+      console.log(JSON.stringify(suite.logs().filter((l) => l.level >= 40)));
+    }
     await suite.verify([spinning, ...rest], [1, ...range(20).map((x) => x + 2)]);
   });
 

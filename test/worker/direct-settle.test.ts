@@ -1,9 +1,9 @@
 /**
- * Direct settling: each child stores its successful runs and leases its next task on a Redis
- * connection of its own, and reports to the host lazily; the host learns what a quiet child
- * runs from its scoreboard. These tests make a child lease a task itself (a quick high task
- * first, the interesting one next, with concurrency 1) and then hang, die or block in it, or
- * make Redis refuse the child's write.
+ * Direct settling: a busy child ends its runs and leases its next task on a Redis connection of
+ * its own, and tells the host before every run it starts, so the host times a run it never
+ * handed out. These tests make a child lease a task itself (a quick high task first, the
+ * interesting one next, with concurrency 1) and then hang, die or block in it, or make Redis
+ * refuse the child's write.
  */
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -110,7 +110,7 @@ describe('direct settling', () => {
 });
 
 describe('direct settling when Redis refuses writes', () => {
-  it('a child that cannot store its run hands it to the host, which stores it later', async () => {
+  it('a child that cannot store its run sends the same call again until Redis takes it', async () => {
     // A Redis of its own: this test makes it refuse every write for a while.
     const server = await startThrowawayRedis();
     const redis = new Redis(server.url);

@@ -1,8 +1,8 @@
 /**
  * `forklift enqueue TYPE [PAYLOAD_JSON] [--priority high|normal|low] [--delay SECONDS]
- *   [--key IDEMPOTENCY_KEY] [--max-attempts N] [--timeout MS]`
+ *   [--key IDEMPOTENCY_KEY] [--max-attempts N] [--max-stalls N] [--timeout MS]`
  * `forklift enqueue --file FILE`  (JSON lines of {type, payload, priority?, delaySeconds?,
- *   idempotencyKey?, maxAttempts?, timeoutMs?}; blank lines are skipped)
+ *   idempotencyKey?, maxAttempts?, maxStalls?, timeoutMs?}; blank lines are skipped)
  *
  * Validates everything first (type, payload schema, flags, every line of the file) and writes
  * nothing unless all of it is valid; then enqueues in one script call per batch of 1,000 and
@@ -30,9 +30,11 @@ options:
   --delay SECONDS              run no earlier than this many seconds from now
   --key IDEMPOTENCY_KEY        a repeat with the same key (within 24 h) returns the first id
   --max-attempts N             runs allowed before the task is dead (default 3)
+  --max-stalls N               times it may lose its worker host (a crash, a kill) and go back
+                               to its lane before it is dead; no attempt is spent (default 3)
   --timeout MS                 a run longer than this is killed (default 300000)
   --file FILE                  JSON lines of {type, payload, priority?, delaySeconds?,
-                               idempotencyKey?, maxAttempts?, timeoutMs?}
+                               idempotencyKey?, maxAttempts?, maxStalls?, timeoutMs?}
   --queue NAME                 queue (default $FORKLIFT_QUEUE or 'default')
 
 Prints one task id per line. Known types: ${Object.keys(tasks).join(', ')}.`;
@@ -73,6 +75,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     delay: { type: 'string' },
     key: { type: 'string' },
     'max-attempts': { type: 'string' },
+    'max-stalls': { type: 'string' },
     timeout: { type: 'string' },
     file: { type: 'string' },
     queue: { type: 'string' },
@@ -85,7 +88,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   let requests: unknown[];
   let lineOf: number[] = [];
   if (values.file !== undefined) {
-    const stray = ['priority', 'delay', 'key', 'max-attempts', 'timeout'].filter(
+    const stray = ['priority', 'delay', 'key', 'max-attempts', 'max-stalls', 'timeout'].filter(
       (f) => values[f as keyof typeof values] !== undefined,
     );
     if (positionals.length > 0 || stray.length > 0) {
@@ -125,8 +128,10 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
       ...(values.key === undefined ? {} : { idempotencyKey: values.key }),
     };
     const maxAttempts = intFlag('--max-attempts', values['max-attempts'], 1, LIMITS.maxAttempts);
+    const maxStalls = intFlag('--max-stalls', values['max-stalls'], 0, LIMITS.maxStalls);
     const timeoutMs = intFlag('--timeout', values.timeout, 1, LIMITS.timeoutMs);
     if (maxAttempts !== undefined) request.maxAttempts = maxAttempts;
+    if (maxStalls !== undefined) request.maxStalls = maxStalls;
     if (timeoutMs !== undefined) request.timeoutMs = timeoutMs;
     requests = [request];
   }

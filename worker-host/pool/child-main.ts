@@ -16,6 +16,7 @@ import { connectRedis } from '../redis/connect.js';
 import { toRunError } from './child-run.js';
 import { ChildSlot } from './child-slot.js';
 import type { ChildConfig, ChildMessage, ParentMessage } from './protocol.js';
+import { RunBoardWriter } from './run-board.js';
 import { watchHost } from './watchdog.js';
 
 const send = (message: ChildMessage, then?: () => void): void => {
@@ -62,7 +63,7 @@ async function start(): Promise<void> {
   });
   const scripts = new HostScripts(redis, queueKeys(config.queue, config.namespace), config.hostId);
   await scripts.load();
-  const slot = new ChildSlot(config, scripts, handlers, send);
+  const slot = new ChildSlot(config, scripts, handlers, send, new RunBoardWriter());
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
   process.on('message', (message: ParentMessage) => {

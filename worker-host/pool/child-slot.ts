@@ -16,8 +16,9 @@
  * result never waits behind a slow run. A call that fails (Redis away, a lost reply) is sent
  * again as it was until Redis answers: the finish script is safe to re-send.
  *
- * It reports to the host before every run it starts, and whenever a finish reply arrives while
- * no run is about to start (protocol.ts).
+ * It keeps its run board up to date (run-board.ts): what it holds after every change, which run
+ * it is in before each run and after. It reports the runs it ended lazily, within REPORT_MS, and
+ * at once when it turns idle.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { toLeasedTask } from '../engine/claimed-task.js';
@@ -26,6 +27,7 @@ import { type LaneOrder, strictLaneOrder, weightedLaneOrder } from '../engine/la
 import type { HandlerSet } from '../handler-api.js';
 import { abortRun, type RunOutcome, runTask } from './child-run.js';
 import type { ChildConfig, ChildMessage, EndedRun, LeasedTask } from './protocol.js';
+import type { RunBoardWriter } from './run-board.js';
 import { hostAlive } from './watchdog.js';
 
 /**
@@ -34,8 +36,15 @@ import { hostAlive } from './watchdog.js';
  */
 const PROMOTE_EVERY_MS = 100;
 
+/**
+ * Longest a busy child keeps the runs it ended before it tells the host: a message per run would
+ * wake the host for every task (see run-board.ts for what that cost).
+ */
+export const REPORT_MS = 20;
+
 /** A run ended and not yet recorded in Redis. */
 interface ToRecord {
+  task: LeasedTask;
   end: RunEnd;
   report: Omit<EndedRun, 'outcome'>;
 }
@@ -46,11 +55,13 @@ export class ChildSlot {
   private readonly line: LeasedTask[] = [];
   private running: LeasedTask | undefined;
   private toRecord: ToRecord[] = [];
+  /** The tasks whose ends the call under way records (held until it returns). */
+  private recording: LeasedTask[] = [];
   private calling = false;
   private draining = false;
   private pumping = false;
   private urgentScheduled = false;
-  private flushScheduled = false;
+  private reportTimer: NodeJS.Timeout | undefined;
   /** What the last report said: the host owns the slot after an idle report. */
   private reportedIdle = true;
   private ran = 0;
@@ -60,13 +71,13 @@ export class ChildSlot {
   private ended: EndedRun[] = [];
   /** Runs the host aborted at the end of a shutdown's grace. */
   private readonly aborted = new Set<string>();
-  private leased: LeasedTask[] = [];
 
   constructor(
     private readonly config: ChildConfig,
     private readonly scripts: HostScripts,
     private readonly handlers: HandlerSet,
     private readonly send: (message: ChildMessage) => void,
+    private readonly board: RunBoardWriter,
   ) {
     this.order = config.weights ? weightedLaneOrder(config.weights) : strictLaneOrder;
     // Half a line per call, so the other half keeps the child busy while the call is out.
@@ -77,7 +88,16 @@ export class ChildSlot {
   run(tasks: readonly LeasedTask[]): void {
     this.reportedIdle = false;
     this.line.push(...tasks);
+    this.board.holding(this.held());
     void this.pump();
+  }
+
+  /** Every task the slot holds: the run under way, the line, and runs not yet recorded. */
+  private held(): LeasedTask[] {
+    const held = this.running ? [this.running, ...this.line] : [...this.line];
+    for (const r of this.toRecord) held.push(r.task);
+    held.push(...this.recording);
+    return held;
   }
 
   /**
@@ -96,7 +116,7 @@ export class ChildSlot {
     this.reportIfIdle();
   }
 
-  /** Runs the line, one task at a time, reporting each start first. */
+  /** Runs the line, one task at a time, noting each run on the board. */
   private async pump(): Promise<void> {
     if (this.pumping) return;
     this.pumping = true;
@@ -108,8 +128,9 @@ export class ChildSlot {
         // A child whose host is gone starts nothing (its watchdog kills it in a moment).
         if (!hostAlive(this.config.hostPid)) process.exit(0);
         this.running = next;
-        this.report({ id: next.task.id, at: Date.now() });
+        this.board.running(next, Date.now());
         const outcome = await runTask(this.handlers, next.task);
+        this.board.between();
         this.running = undefined;
         this.ran++;
         this.toRecord.push(toRecordOf(next, outcome, this.aborted.has(next.task.id)));
@@ -119,6 +140,7 @@ export class ChildSlot {
     } finally {
       this.pumping = false;
     }
+    this.board.flush();
     this.record(true);
     this.reportIfIdle();
   }
@@ -150,6 +172,7 @@ export class ChildSlot {
   /** One finish call, sent again as it is until Redis answers; then the next runs. */
   private async call(runs: ToRecord[], releases: LeasedTask[]): Promise<void> {
     this.calling = true;
+    this.recording = [...runs.map((r) => r.task), ...releases];
     const ends: RunEnd[] = [
       ...runs.map((r) => r.end),
       ...releases.map((t) => ({
@@ -182,21 +205,22 @@ export class ChildSlot {
       }
     }
     this.calling = false;
+    this.recording = [];
     runs.forEach((r, i) => {
       this.ended.push({ ...r.report, outcome: reply.outcomes[i] ?? 'lost' });
     });
     releases.forEach((t, i) => {
-      this.ended.push({
-        id: t.task.id,
-        ms: 0,
-        ok: true,
-        outcome: reply.outcomes[runs.length + i] ?? 'lost',
-      });
+      const outcome = reply.outcomes[runs.length + i] ?? 'lost';
+      this.ended.push({ ...aboutTask(t), ms: 0, ok: true, outcome });
     });
     for (const claimed of reply.leased) this.adopt(claimed);
+    this.board.holding(this.held());
     this.scheduleReport();
-    if (!this.running) void this.pump();
-    else this.record(false);
+    if (this.running) {
+      // The run under way may be long: the host must see the new tasks now.
+      this.board.flush();
+      this.record(false);
+    } else void this.pump();
   }
 
   /** Puts a task leased to this slot in line; one whose record does not decode goes to dead. */
@@ -204,21 +228,20 @@ export class ChildSlot {
     const decoded = toLeasedTask(claimed);
     if ('task' in decoded) {
       this.line.push(decoded);
-      this.leased.push(withoutPayload(decoded));
       return;
     }
-    // Reported as leased and ended, so the host's view of the line stays whole.
     const { end, error } = decoded;
-    this.leased.push({
+    const task: LeasedTask = {
       token: end.token,
       lease: end.lease,
       timeoutMs: 0,
       task: unknownTask(end.id),
-    });
+    };
     this.toRecord.push({
+      task,
       end,
       report: {
-        id: end.id,
+        ...aboutTask(task),
         ms: 0,
         ok: false,
         error: { name: 'CorruptRecordError', message: error, unrecoverable: true },
@@ -251,32 +274,29 @@ export class ChildSlot {
     return !this.running && this.line.length === 0 && this.toRecord.length === 0 && !this.calling;
   }
 
-  /** Sends what waits to be reported on the next turn, unless a run's start takes it first. */
+  /** Reports the runs it ended within REPORT_MS (at once if it turns idle first). */
   private scheduleReport(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      if (this.ended.length > 0 || this.leased.length > 0) this.report(null);
-      else this.reportIfIdle();
-    });
+    if (this.reportTimer) return;
+    this.reportTimer = setTimeout(() => {
+      this.reportTimer = undefined;
+      if (this.ended.length > 0) this.report();
+    }, REPORT_MS);
   }
 
   private reportIfIdle(): void {
-    if (this.idle && !this.reportedIdle) this.report(null);
+    if (this.idle && !this.reportedIdle) this.report();
   }
 
-  private report(start: { id: string; at: number } | null): void {
+  private report(): void {
+    if (this.reportTimer) clearTimeout(this.reportTimer);
+    this.reportTimer = undefined;
     const idle = this.idle;
     this.reportedIdle = idle;
-    const { ended, leased } = this;
+    const { ended } = this;
     this.ended = [];
-    this.leased = [];
     this.send({
       t: 'report',
       ended,
-      leased,
-      start,
       idle,
       rssBytes: this.config.maxRssBytes === null ? 0 : process.memoryUsage.rss(),
     });
@@ -287,35 +307,40 @@ export class ChildSlot {
  * How a finished run is recorded: a success, a failure, straight to dead, or (a run the host
  * aborted that failed) given back.
  */
-function toRecordOf(leased: LeasedTask, outcome: RunOutcome, aborted: boolean): ToRecord {
-  const { token, lease } = leased;
-  const id = leased.task.id;
+function toRecordOf(task: LeasedTask, outcome: RunOutcome, aborted: boolean): ToRecord {
+  const { token, lease } = task;
+  const id = task.task.id;
+  const about = aboutTask(task);
   if (outcome.ok) {
     return {
+      task,
       end: { token, id, lease, kind: 'ok', resultJson: outcome.resultJson },
-      report: { id, ms: outcome.ms, ok: true },
+      report: { ...about, ms: outcome.ms, ok: true },
     };
   }
   const { error } = outcome;
   if (aborted) {
     return {
+      task,
       end: { token, id, lease, kind: 'release' },
-      report: { id, ms: outcome.ms, ok: false, error },
+      report: { ...about, ms: outcome.ms, ok: false, error },
     };
   }
   const text =
     error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
   return {
+    task,
     end: { token, id, lease, kind: error.unrecoverable ? 'fatal' : 'fail', error: text },
-    report: { id, ms: outcome.ms, ok: false, error },
+    report: { ...about, ms: outcome.ms, ok: false, error },
   };
 }
 
-/** What the host is told of a task whose record does not decode. */
+/** A stand-in for a leased task whose record does not decode (it goes to dead unrun). */
 function unknownTask(id: string): LeasedTask['task'] {
   return { id, type: '?', payload: undefined, attempt: 0, maxAttempts: 0, priority: 'normal' };
 }
 
-function withoutPayload(task: LeasedTask): LeasedTask {
-  return { ...task, task: { ...task.task, payload: undefined } };
+/** What a report says of a task besides how its run went. */
+function aboutTask(task: LeasedTask): Pick<EndedRun, 'id' | 'type' | 'attempt'> {
+  return { id: task.task.id, type: task.task.type, attempt: task.task.attempt };
 }

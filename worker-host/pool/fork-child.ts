@@ -30,8 +30,15 @@ function childExecArgv(): string[] {
   }
 }
 
-/** Forks a child that will import `handlersModule` and serve its slot as `config` says. */
-export function forkChild(handlersModule: string, config: ChildConfig): ChildProcess {
+/**
+ * Forks a child that will import `handlersModule` and serve its slot as `config` says, with its
+ * run board (`boardFd`, run-board.ts) as its fd 4.
+ */
+export function forkChild(
+  handlersModule: string,
+  config: ChildConfig,
+  boardFd: number,
+): ChildProcess {
   return fork(CHILD_MAIN, [], {
     execArgv: childExecArgv(),
     env: {
@@ -40,6 +47,6 @@ export function forkChild(handlersModule: string, config: ChildConfig): ChildPro
       FORKLIFT_CHILD: JSON.stringify(config),
     },
     serialization: 'json',
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc', boardFd],
   });
 }

@@ -10,9 +10,10 @@
  *      └──── respawn ◄──── down ◄──── the child died (exit, crash, timeout kill) ◄────────────┘
  *
  * The host leases only for idle slots (`offer` marks them claiming, `handOut` makes them busy),
- * never for a busy one: a busy child leases for itself. While a slot is busy the pool mirrors
- * its line from the child's reports and times the run at the head from the start the child
- * reported; past its timeout the child is SIGKILLed. When a child dies with work, the slot is
+ * never for a busy one: a busy child leases for itself. What a busy child holds, and which run it
+ * is in, the pool reads on the child's run board (run-board.ts): every WATCH_MS for runs past
+ * their timeout (their child is SIGKILLed), at each lease renewal, and when the child dies. When
+ * a child dies with work, the slot is
  * down until the host has ended what it held (`lost`: fail the run it was in, give back the
  * rest, free its tokens); only then does a new child start in it, so two children never hold
  * the same tokens. A child that never got ready is respawned with a growing delay. The pool
@@ -29,6 +30,7 @@ import type {
   ParentMessage,
   RunError,
 } from './protocol.js';
+import { boardTaskToLeased, RunBoard } from './run-board.js';
 
 /** What the pool tells its owner. */
 export interface PoolEvents {
@@ -36,8 +38,8 @@ export interface PoolEvents {
   ready(slot: number): void;
   /** A busy slot became idle: its tokens are the host's again. */
   idle(slot: number): void;
-  /** Runs a child ended (with the task each was, for logs and metrics). */
-  ended(slot: number, runs: readonly { run: EndedRun; task: LeasedTask | undefined }[]): void;
+  /** Runs a child ended (for logs and metrics). */
+  ended(slot: number, runs: readonly EndedRun[]): void;
   /**
    * A child died holding work (see SlotLoss). The slot stays down until the returned promise
    * settles, so no new child holds its tokens while the host ends what the old one held.
@@ -79,16 +81,16 @@ export interface PoolOptions {
 
 type SlotState = 'starting' | 'idle' | 'claiming' | 'busy' | 'stopped' | 'down';
 
+/** How often the pool reads the run boards of busy children for runs past their timeout. */
+const WATCH_MS = 50;
+
 interface Slot {
   readonly index: number;
   readonly tokens: string[];
   state: SlotState;
   child: ChildProcess | undefined;
-  /** The child's line as its reports tell it, head first. */
-  line: LeasedTask[];
-  /** When the head run started (undefined: the head has not started). */
-  startedAt: number | undefined;
-  timer: NodeJS.Timeout | undefined;
+  /** The current child's run board. */
+  board: RunBoard | undefined;
   tasksRun: number;
   rssBytes: number;
   startFailures: number;
@@ -109,6 +111,7 @@ export class ProcessPool {
   private readonly maxTasks: number;
   private readonly maxRssBytes: number;
   private firstReady: { resolve(): void; reject(error: Error): void } | undefined;
+  private watch: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: PoolOptions) {
     this.maxTasks = options.maxTasksPerChild ?? Number.POSITIVE_INFINITY;
@@ -118,9 +121,7 @@ export class ProcessPool {
       tokens: Array.from({ length: options.tokensPerSlot }, (_, k) => `${index}.${k}`),
       state: 'stopped',
       child: undefined,
-      line: [],
-      startedAt: undefined,
-      timer: undefined,
+      board: undefined,
       tasksRun: 0,
       rssBytes: 0,
       startFailures: 0,
@@ -145,11 +146,9 @@ export class ProcessPool {
     return this.slots.flatMap((slot) => slot.tokens);
   }
 
-  /** Tasks the children hold (running or waiting in line). */
-  get inFlight(): number {
-    let n = 0;
-    for (const slot of this.slots) n += slot.line.length;
-    return n;
+  /** Slots whose child holds work (busy, or draining at shutdown). */
+  get busySlots(): number {
+    return this.slots.filter((slot) => slot.state === 'busy').length;
   }
 
   /** Pids of the live children (for tests and status). */
@@ -159,16 +158,20 @@ export class ProcessPool {
     );
   }
 
-  /** (task id, lease) of every task the children hold: the leases to renew. */
+  /** (task id, lease) of every task the busy children hold (read on their boards): to renew. */
   leases(): [id: string, lease: string][] {
     return this.slots.flatMap((slot) =>
-      slot.line.map((t) => [t.task.id, t.lease] as [string, string]),
+      slot.state === 'busy'
+        ? (slot.board?.held() ?? []).map((t) => [t.id, t.lease] as [string, string])
+        : [],
     );
   }
 
-  /** True while `task` is in a child's line (for telling a lost lease from a finished run). */
+  /** True while a busy child holds task `id` (a lease lost after its run ended is no news). */
   holds(id: string): boolean {
-    return this.slots.some((slot) => slot.line.some((t) => t.task.id === id));
+    return this.slots.some(
+      (slot) => slot.state === 'busy' && (slot.board?.held() ?? []).some((t) => t.id === id),
+    );
   }
 
   /** The idle slots, now marked as claiming: the host leases for their tokens. */
@@ -204,18 +207,41 @@ export class ProcessPool {
       return true;
     }
     slot.state = 'busy';
-    slot.line.push(...tasks);
-    this.startHead(slot, Date.now());
     this.send(slot, { t: 'run', tasks: [...tasks] });
+    this.watch ??= setInterval(() => this.watchBusy(), WATCH_MS);
     return true;
+  }
+
+  /** Kills the child of every busy slot whose run is past its timeout (read on its board). */
+  private watchBusy(): void {
+    const now = Date.now();
+    for (const slot of this.slots) {
+      if (slot.state !== 'busy') continue;
+      const run = slot.board?.run();
+      if (run && now > run.startedAt + run.timeoutMs && slot.child && !slot.killReason) {
+        this.options.logger.warn(
+          { slot: slot.index, taskId: run.id, timeoutMs: run.timeoutMs },
+          'task timed out; killing its child',
+        );
+        slot.killReason = {
+          name: 'TimeoutError',
+          message: `timed out after ${run.timeoutMs} ms (the child process was killed)`,
+          unrecoverable: false,
+        };
+        slot.child.kill('SIGKILL');
+      }
+    }
+    if (this.busySlots === 0) {
+      clearInterval(this.watch);
+      this.watch = undefined;
+    }
   }
 
   /** Fires the AbortSignal of every running task. */
   abortRunning(reason: string): void {
     for (const slot of this.slots) {
-      const head = slot.line[0];
-      if (head && slot.startedAt !== undefined)
-        this.send(slot, { t: 'abort', id: head.task.id, reason });
+      const run = slot.board?.run();
+      if (run) this.send(slot, { t: 'abort', id: run.id, reason });
     }
   }
 
@@ -237,6 +263,8 @@ export class ProcessPool {
    */
   killAll(error: RunError): SlotLoss[] {
     this.closing = true;
+    clearInterval(this.watch);
+    this.watch = undefined;
     const held: SlotLoss[] = [];
     for (const slot of this.slots) {
       slot.child?.removeAllListeners('close');
@@ -255,16 +283,19 @@ export class ProcessPool {
     slot.tasksRun = 0;
     slot.rssBytes = 0;
     slot.killReason = undefined;
-    slot.line = [];
-    slot.startedAt = undefined;
+    slot.board = RunBoard.create(slot.tokens.length);
     const { maxTasksPerChild, maxChildMemoryMb } = this.options;
-    const child = forkChild(this.options.handlersModule, {
-      ...this.options.child,
-      hostPid: process.pid,
-      tokens: slot.tokens,
-      maxTasks: maxTasksPerChild ?? null,
-      maxRssBytes: maxChildMemoryMb === undefined ? null : maxChildMemoryMb * 1024 * 1024,
-    });
+    const child = forkChild(
+      this.options.handlersModule,
+      {
+        ...this.options.child,
+        hostPid: process.pid,
+        tokens: slot.tokens,
+        maxTasks: maxTasksPerChild ?? null,
+        maxRssBytes: maxChildMemoryMb === undefined ? null : maxChildMemoryMb * 1024 * 1024,
+      },
+      slot.board.fd,
+    );
     slot.child = child;
     child.on('message', (message: ChildMessage) => this.onMessage(slot, child, message));
     // 'close' comes after 'exit' and after the IPC channel is drained: every report is in.
@@ -304,7 +335,7 @@ export class ProcessPool {
         this.options.logger.error(
           {
             slot: slot.index,
-            taskId: slot.line[0]?.task.id,
+            taskId: slot.board?.run()?.id,
             error: message.error.message,
             stack: message.error.stack,
           },
@@ -319,31 +350,10 @@ export class ProcessPool {
   }
 
   private onReport(slot: Slot, report: Extract<ChildMessage, { t: 'report' }>): void {
-    slot.line.push(...report.leased);
-    const ended: { run: EndedRun; task: LeasedTask | undefined }[] = [];
-    for (const run of report.ended) {
-      const index = slot.line.findIndex((t) => t.task.id === run.id);
-      const [task] = index < 0 ? [] : slot.line.splice(index, 1);
-      if (index === 0) this.stopHead(slot);
-      if (run.outcome !== 'released') slot.tasksRun++;
-      ended.push({ run, task });
-    }
-    if (report.start) {
-      const index = slot.line.findIndex((t) => t.task.id === report.start?.id);
-      if (index > 0) slot.line.unshift(...slot.line.splice(index, 1));
-      this.startHead(slot, report.start.at);
-    }
+    for (const run of report.ended) if (run.outcome !== 'released') slot.tasksRun++;
     slot.rssBytes = report.rssBytes;
-    if (ended.length > 0) this.options.events.ended(slot.index, ended);
+    if (report.ended.length > 0) this.options.events.ended(slot.index, report.ended);
     if (!report.idle || slot.state !== 'busy') return;
-    if (slot.line.length > 0) {
-      this.options.logger.warn(
-        { slot: slot.index, taskIds: slot.line.map((t) => t.task.id) },
-        'an idle child still held tasks by the reports',
-      );
-      slot.line = [];
-    }
-    this.stopHead(slot);
     slot.state = 'idle';
     if (this.closing || slot.tasksRun >= this.maxTasks || slot.rssBytes > this.maxRssBytes) {
       if (!this.closing) {
@@ -358,56 +368,21 @@ export class ProcessPool {
     this.options.events.idle(slot.index);
   }
 
-  /** The head of the line started at `at`: its timeout runs from then. */
-  private startHead(slot: Slot, at: number): void {
-    this.clearTimer(slot);
-    const head = slot.line[0];
-    if (!head) return;
-    slot.startedAt = at;
-    slot.timer = setTimeout(
-      () => this.onOverdue(slot, head),
-      Math.max(0, at + head.timeoutMs - Date.now()),
-    );
-  }
-
-  private stopHead(slot: Slot): void {
-    this.clearTimer(slot);
-    slot.startedAt = undefined;
-  }
-
-  private clearTimer(slot: Slot): void {
-    if (slot.timer) clearTimeout(slot.timer);
-    slot.timer = undefined;
-  }
-
-  private onOverdue(slot: Slot, task: LeasedTask): void {
-    slot.timer = undefined;
-    if (slot.line[0] !== task || !slot.child) return;
-    this.options.logger.warn(
-      { slot: slot.index, taskId: task.task.id, timeoutMs: task.timeoutMs },
-      'task timed out; killing its child',
-    );
-    slot.killReason = {
-      name: 'TimeoutError',
-      message: `timed out after ${task.timeoutMs} ms (the child process was killed)`,
-      unrecoverable: false,
-    };
-    slot.child.kill('SIGKILL');
-  }
-
-  /** Empties the slot's line: the run under way (if the head started) and those behind it. */
+  /**
+   * What the slot's child held when it went, as its board tells it: the run under way and the
+   * rest. Closes the board: the child is gone.
+   */
   private split(slot: Slot, error: RunError): SlotLoss {
-    this.clearTimer(slot);
-    const { line, startedAt } = slot;
-    slot.line = [];
-    slot.startedAt = undefined;
-    const running = startedAt === undefined ? undefined : line[0];
+    const run = slot.board?.run();
+    const held = slot.board?.held() ?? [];
+    slot.board?.close();
+    slot.board = undefined;
     return {
       slot: slot.index,
-      running,
-      startedAt,
+      running: run && boardTaskToLeased(run),
+      startedAt: run?.startedAt,
       error,
-      waiting: running ? line.slice(1) : line,
+      waiting: held.filter((t) => t.id !== run?.id).map(boardTaskToLeased),
       tokens: slot.tokens,
     };
   }

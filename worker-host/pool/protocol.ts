@@ -16,13 +16,14 @@
  *   slot, giving back any task a token still holds that the child never reported (a finish
  *   reply it got but could not report). Only then does it start a new child in the slot.
  *
- * One channel goes from child to host: `report`. A child reports before every run it starts
- * (`start`: the host arms that run's timeout, so a run the child leased itself and then hangs
- * in, even synchronously, is timed and killed like any other), and whenever a finish reply
- * arrives while no run is about to start. A report carries the runs ended since the last one
- * (how the finish script ended each), the tasks leased since (payloads left out), and whether
- * the child is idle. `ready` and `init-error` come once at start; `fatal` names an uncaught
- * error just before the child exits (the run it was in fails with that error).
+ * Messages go one way from child to host in `report`: the runs ended since the last one (how
+ * the finish script ended each, for logs and metrics) and whether the child is idle. A busy child
+ * reports within 20 ms, an idle one at once. What a busy child holds, and which run it is in since
+ * when, it keeps on its run board (run-board.ts), where the host reads it when it must act: its
+ * renewals cover every task the child leased itself, a run the child then hangs in, even
+ * synchronously, is timed and killed like any other, and a dead child's run is failed. `ready`
+ * and `init-error` come once at start; `fatal` names an uncaught error just before the child
+ * exits (the run it was in fails with that error).
  *
  * Host to child: `run` (only to an idle child), `abort` (fires a run's AbortSignal at the end of
  * a shutdown's grace), `drain` (shutdown: finish the run you are in, lease nothing more, give
@@ -65,6 +66,8 @@ export interface RunError {
 /** One run a child ended: how the run went, and how the finish script recorded it. */
 export interface EndedRun {
   id: string;
+  type: string;
+  attempt: number;
   /** Wall time of the run in the child, ms (0 for a task given back unstarted). */
   ms: number;
   /** False when the handler failed (or the record could not be read). */
@@ -87,10 +90,6 @@ export type ChildMessage =
   | {
       t: 'report';
       ended: EndedRun[];
-      /** Tasks leased since the last report, appended to the line (payloads left out). */
-      leased: LeasedTask[];
-      /** The run starting now (the head of the line), and when (epoch ms). */
-      start: { id: string; at: number } | null;
       /** Nothing to run, nothing to end, no call out: the slot is the host's again. */
       idle: boolean;
       /** Resident memory when the child has a limit, else 0. */
