@@ -16,6 +16,8 @@
  * 20000). --quick: one small round (about a minute at most), a smoke test of the harness.
  * --baseline DIR: also run the Forklift consumers of another checkout (a git worktree of the
  * previous main, node_modules linked), and give each Forklift row its ratio to that baseline.
+ * --consumers ID,ID: run only these consumers (and their baselines), and only their throughput
+ * and cost rows: a quicker A/B run while changing the engine.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -89,6 +91,7 @@ export default async function benchCompare(args: readonly string[] = []): Promis
       quick: { type: 'boolean', default: false },
       json: { type: 'string' },
       baseline: { type: 'string' },
+      consumers: { type: 'string' },
     },
   });
   const quick = values.quick ?? false;
@@ -99,15 +102,20 @@ export default async function benchCompare(args: readonly string[] = []): Promis
       `--baseline ${baseline}: no bench/compare/consumers/forklift.ts there (give a checkout of Forklift with this benchmark, node_modules linked)`,
     );
   }
-  const consumers = consumersFor(baseline ?? undefined);
+  const only = values.consumers?.split(',').map((id) => id.trim());
+  const consumers = consumersFor(baseline ?? undefined).filter(
+    (kind) => !only || only.includes(kind.id.replace(/@baseline$/, '')),
+  );
+  if (consumers.length === 0) throw new Error(`--consumers ${values.consumers}: no such consumer`);
+  const throughputOnly = only !== undefined;
   const server = await startBenchRedis();
   try {
     progress(`compare: ${size.rounds} round(s) of ${size.tasks} tasks per consumer run`);
     const once: Once = { commands: new Map(), bytesPerTask: new Map() };
-    for (const kind of consumers) {
+    for (const kind of throughputOnly ? [] : consumers) {
       once.commands.set(kind.id, await countCommands(server, kind, size.monitored, 'monitor'));
     }
-    for (const system of ['forklift', 'bullmq'] as const) {
+    for (const system of throughputOnly ? [] : (['forklift', 'bullmq'] as const)) {
       once.bytesPerTask.set(system, await bytesPerQueuedTask(server, system, size.memoryTasks));
     }
     const rounds: Round[] = [];
@@ -122,6 +130,8 @@ export default async function benchCompare(args: readonly string[] = []): Promis
           );
         }
       }
+      rounds.push(round);
+      if (throughputOnly) continue;
       const systems =
         r % 2 === 0 ? (['forklift', 'bullmq'] as const) : (['bullmq', 'forklift'] as const);
       for (const system of systems) {
@@ -136,7 +146,6 @@ export default async function benchCompare(args: readonly string[] = []): Promis
       for (const kind of r % 2 === 0 ? latencyKinds : [...latencyKinds].reverse()) {
         round.latency.set(kind.id, await latencyRun(server, kind, size.latencySamples));
       }
-      rounds.push(round);
     }
     const report = buildReport(
       {
@@ -145,6 +154,7 @@ export default async function benchCompare(args: readonly string[] = []): Promis
         rounds: size.rounds,
         tasks: size.tasks,
         quick,
+        throughputOnly,
         consumers,
         baseline,
       },

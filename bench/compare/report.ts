@@ -35,6 +35,8 @@ export interface Setup {
   rounds: number;
   tasks: number;
   quick: boolean;
+  /** Only the consumers asked for, and only their throughput and cost rows (`--consumers`). */
+  throughputOnly: boolean;
 }
 
 /** One row of the report. */
@@ -112,6 +114,7 @@ export function buildReport(setup: Setup, rounds: readonly Round[], once: Once):
       rows.push(row);
     }
   }
+  if (setup.throughputOnly) return { setup, rows, targets: [] };
   for (const mode of ['single', 'batch'] as const) {
     const field = mode === 'single' ? 'singlePerSecond' : 'batchPerSecond';
     const bull = series((r) => r.producer.get('bullmq')?.[field]);
@@ -273,6 +276,7 @@ export function formatReport(report: Report): string {
   lines.push(
     '  (commands counted with MONITOR in a separate run from launch, start-up included; the tree is the consumer process and its children)',
   );
+  if (setup.throughputOnly) return lines.join('\n');
   lines.push('');
   lines.push(
     'producers (one process, calls one after the other)   tasks/s (range)        x BullMQ',

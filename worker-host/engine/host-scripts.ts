@@ -153,11 +153,12 @@ export class HostScripts {
     }
     args.push(...moreTokens);
     const reply = (await this.call(finishScript, args)) as unknown[];
-    const outcomes = reply.slice(0, runs.length).map((value) => {
-      const outcome = String(value);
+    const outcomes: EndOutcome[] = [];
+    for (let i = 0; i < runs.length; i++) {
+      const outcome = String(reply[i]);
       if (!OUTCOMES.has(outcome)) throw new Error(`finish replied an unknown outcome ${outcome}`);
-      return outcome as EndOutcome;
-    });
+      outcomes.push(outcome as EndOutcome);
+    }
     return { outcomes, leased: parseLeased(reply[runs.length]) };
   }
 

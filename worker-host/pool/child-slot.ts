@@ -26,7 +26,7 @@ import type { ClaimedTask, HostScripts, RunEnd } from '../engine/host-scripts.js
 import { type LaneOrder, strictLaneOrder, weightedLaneOrder } from '../engine/lane-order.js';
 import type { HandlerSet } from '../handler-api.js';
 import { abortRun, type RunOutcome, runTask } from './child-run.js';
-import type { ChildConfig, ChildMessage, EndedRun, LeasedTask } from './protocol.js';
+import type { ChildConfig, ChildMessage, EndedRun, LeasedTask, RunError } from './protocol.js';
 import type { RunBoardWriter } from './run-board.js';
 import { hostAlive } from './watchdog.js';
 
@@ -42,12 +42,20 @@ const PROMOTE_EVERY_MS = 100;
  */
 export const REPORT_MS = 20;
 
-/** A run ended and not yet recorded in Redis. */
+/** A run ended and not yet recorded in Redis (flat: one is made per task). */
 interface ToRecord {
   task: LeasedTask;
   end: RunEnd;
-  report: Omit<EndedRun, 'outcome'>;
+  ms: number;
+  ok: boolean;
+  error: RunError | undefined;
 }
+
+const NO_TOKENS: readonly string[] = [];
+const FREE = { free: true } as const;
+
+/** How often, at most, a busy child looks at its parent pid before it leases. */
+const HOST_CHECK_MS = 10;
 
 /** The child's slot. */
 export class ChildSlot {
@@ -66,6 +74,8 @@ export class ChildSlot {
   private reportedIdle = true;
   private ran = 0;
   private promotedAt = 0;
+  private hostCheckedAt = 0;
+  private hostGone = false;
   private readonly order: LaneOrder;
   private readonly batchSize: number;
   private ended: EndedRun[] = [];
@@ -125,8 +135,6 @@ export class ChildSlot {
         if (this.draining) break;
         const next = this.line.shift();
         if (!next) break;
-        // A child whose host is gone starts nothing (its watchdog kills it in a moment).
-        if (!hostAlive(this.config.hostPid)) process.exit(0);
         this.running = next;
         this.board.running(next, Date.now());
         const outcome = await runTask(this.handlers, next.task);
@@ -172,20 +180,25 @@ export class ChildSlot {
   /** One finish call, sent again as it is until Redis answers; then the next runs. */
   private async call(runs: ToRecord[], releases: LeasedTask[]): Promise<void> {
     this.calling = true;
-    this.recording = [...runs.map((r) => r.task), ...releases];
-    const ends: RunEnd[] = [
-      ...runs.map((r) => r.end),
-      ...releases.map((t) => ({
-        token: t.token,
-        id: t.task.id,
-        lease: t.lease,
-        kind: 'release' as const,
-      })),
-    ];
-    const held = new Set(ends.map((e) => e.token));
-    if (this.running) held.add(this.running.token);
-    for (const t of this.line) held.add(t.token);
-    const freeTokens = this.config.tokens.filter((token) => !held.has(token));
+    const ends: RunEnd[] = [];
+    const recording: LeasedTask[] = [];
+    for (const r of runs) {
+      ends.push(r.end);
+      recording.push(r.task);
+    }
+    for (const t of releases) {
+      ends.push({ token: t.token, id: t.task.id, lease: t.lease, kind: 'release' });
+      recording.push(t);
+    }
+    this.recording = recording;
+    // A line of one (the strict semaphore) has no token but the run's.
+    let freeTokens = NO_TOKENS;
+    if (this.config.tokens.length > 1) {
+      const held = new Set(ends.map((e) => e.token));
+      if (this.running) held.add(this.running.token);
+      for (const t of this.line) held.add(t.token);
+      freeTokens = this.config.tokens.filter((token) => !held.has(token));
+    }
     const then = this.mayLease(ends.length + freeTokens.length)
       ? {
           lease: {
@@ -194,7 +207,7 @@ export class ChildSlot {
             promote: this.promoteDue(),
           },
         }
-      : { free: true as const };
+      : FREE;
     let reply: Awaited<ReturnType<HostScripts['finish']>>;
     for (let tries = 0; ; tries++) {
       try {
@@ -206,13 +219,19 @@ export class ChildSlot {
     }
     this.calling = false;
     this.recording = [];
-    runs.forEach((r, i) => {
-      this.ended.push({ ...r.report, outcome: reply.outcomes[i] ?? 'lost' });
-    });
-    releases.forEach((t, i) => {
-      const outcome = reply.outcomes[runs.length + i] ?? 'lost';
-      this.ended.push({ ...aboutTask(t), ms: 0, ok: true, outcome });
-    });
+    for (let i = 0; i < recording.length; i++) {
+      const r = runs[i];
+      const task = recording[i] as LeasedTask;
+      this.ended.push({
+        id: task.task.id,
+        type: task.task.type,
+        attempt: task.task.attempt,
+        ms: r?.ms ?? 0,
+        ok: r?.ok ?? true,
+        error: r?.error,
+        outcome: reply.outcomes[i] ?? 'lost',
+      });
+    }
     for (const claimed of reply.leased) this.adopt(claimed);
     this.board.holding(this.held());
     this.scheduleReport();
@@ -240,18 +259,25 @@ export class ChildSlot {
     this.toRecord.push({
       task,
       end,
-      report: {
-        ...aboutTask(task),
-        ms: 0,
-        ok: false,
-        error: { name: 'CorruptRecordError', message: error, unrecoverable: true },
-      },
+      ms: 0,
+      ok: false,
+      error: { name: 'CorruptRecordError', message: error, unrecoverable: true },
     });
   }
 
-  /** True when the next call may lease `tokens` more tasks. */
+  /**
+   * True when the next call may lease `tokens` more tasks: not draining, within its run limit, and
+   * its host still there (looked at every HOST_CHECK_MS at most: a parent pid read is a system
+   * call; the watchdog kills an orphan within 200 ms anyway).
+   */
   private mayLease(tokens: number): boolean {
-    if (this.draining || !hostAlive(this.config.hostPid)) return false;
+    if (this.draining) return false;
+    const now = Date.now();
+    if (now - this.hostCheckedAt >= HOST_CHECK_MS) {
+      this.hostCheckedAt = now;
+      this.hostGone = !hostAlive(this.config.hostPid);
+    }
+    if (this.hostGone) return false;
     const { maxTasks } = this.config;
     const held = this.ran + this.line.length + (this.running ? 1 : 0);
     return maxTasks === null || held + tokens <= maxTasks;
@@ -310,37 +336,28 @@ export class ChildSlot {
 function toRecordOf(task: LeasedTask, outcome: RunOutcome, aborted: boolean): ToRecord {
   const { token, lease } = task;
   const id = task.task.id;
-  const about = aboutTask(task);
   if (outcome.ok) {
     return {
       task,
       end: { token, id, lease, kind: 'ok', resultJson: outcome.resultJson },
-      report: { ...about, ms: outcome.ms, ok: true },
+      ms: outcome.ms,
+      ok: true,
+      error: undefined,
     };
   }
   const { error } = outcome;
-  if (aborted) {
-    return {
-      task,
-      end: { token, id, lease, kind: 'release' },
-      report: { ...about, ms: outcome.ms, ok: false, error },
-    };
-  }
-  const text =
-    error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
-  return {
-    task,
-    end: { token, id, lease, kind: error.unrecoverable ? 'fatal' : 'fail', error: text },
-    report: { ...about, ms: outcome.ms, ok: false, error },
-  };
+  const end: RunEnd = aborted
+    ? { token, id, lease, kind: 'release' }
+    : { token, id, lease, kind: error.unrecoverable ? 'fatal' : 'fail', error: errorText(error) };
+  return { task, end, ms: outcome.ms, ok: false, error };
+}
+
+/** The text a failed run is recorded with. */
+function errorText(error: RunError): string {
+  return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
 }
 
 /** A stand-in for a leased task whose record does not decode (it goes to dead unrun). */
 function unknownTask(id: string): LeasedTask['task'] {
   return { id, type: '?', payload: undefined, attempt: 0, maxAttempts: 0, priority: 'normal' };
-}
-
-/** What a report says of a task besides how its run went. */
-function aboutTask(task: LeasedTask): Pick<EndedRun, 'id' | 'type' | 'attempt'> {
-  return { id: task.task.id, type: task.task.type, attempt: task.task.attempt };
 }

@@ -170,6 +170,8 @@ export class RunBoardWriter {
   private n = 0;
   /** The held region, when it changed and was not written yet. */
   private pendingHeld: string | undefined;
+  /** One buffer for every write: the run region, then the held region. */
+  private buffer = Buffer.alloc(RUN_BYTES + 4 * TASK_BYTES);
 
   constructor(private readonly fd = BOARD_FD) {}
 
@@ -191,29 +193,42 @@ export class RunBoardWriter {
   /** The slot now holds `tasks`: written with the next run's start, or by `flush`. */
   holding(tasks: readonly LeasedTask[]): void {
     this.n++;
-    this.pendingHeld = `${this.n}\n${tasks.map((t) => `${taskLine(t)}\n`).join('')}${this.n}\n`;
+    let text = `${this.n}\n`;
+    for (const t of tasks) text += `${taskLine(t)}\n`;
+    this.pendingHeld = `${text}${this.n}\n`;
   }
 
   /** Writes the held region now if it changed (before the child waits for anything). */
   flush(): void {
     if (this.pendingHeld === undefined) return;
-    const bytes = Buffer.from(this.pendingHeld);
+    const length = this.put(this.pendingHeld, RUN_BYTES);
     this.pendingHeld = undefined;
-    writeSync(this.fd, bytes, 0, bytes.length, RUN_BYTES);
+    writeSync(this.fd, this.buffer, RUN_BYTES, length, RUN_BYTES);
   }
 
+  /**
+   * Writes the run line, and the held region too when it changed, in one write (the bytes between
+   * them are whatever an earlier write left: a reader stops at the run line's end).
+   */
   private writeRun(line: string): void {
+    const runLength = this.put(line, 0);
     if (this.pendingHeld === undefined) {
-      const bytes = Buffer.from(line);
-      writeSync(this.fd, bytes, 0, bytes.length, 0);
+      writeSync(this.fd, this.buffer, 0, runLength, 0);
       return;
     }
-    // Both regions in one write: the run line, padding up to the held region, the held region.
-    const held = this.pendingHeld;
+    const heldLength = this.put(this.pendingHeld, RUN_BYTES);
     this.pendingHeld = undefined;
-    const bytes = Buffer.alloc(RUN_BYTES + Buffer.byteLength(held));
-    bytes.write(line, 0);
-    bytes.write(held, RUN_BYTES);
-    writeSync(this.fd, bytes, 0, bytes.length, 0);
+    writeSync(this.fd, this.buffer, 0, RUN_BYTES + heldLength, 0);
+  }
+
+  /** Copies `text` into the buffer at `offset` (growing it for a long line); returns its bytes. */
+  private put(text: string, offset: number): number {
+    const needed = offset + Buffer.byteLength(text);
+    if (needed > this.buffer.length) {
+      const grown = Buffer.alloc(Math.max(needed, this.buffer.length * 2));
+      this.buffer.copy(grown);
+      this.buffer = grown;
+    }
+    return this.buffer.write(text, offset);
   }
 }
