@@ -10,16 +10,12 @@ import type { Logger } from 'pino';
 import { toLeasedTask } from './engine/claimed-task.js';
 import type { ClaimedTask, HostScripts, RunEnd } from './engine/host-scripts.js';
 import type { HostMetrics } from './metrics.js';
+import { errorText } from './pool/child-run.js';
 import type { Offer, ProcessPool, SlotLoss } from './pool/pool.js';
-import type { EndedRun, LeasedTask, RunError } from './pool/protocol.js';
+import type { EndedRun, LeasedTask } from './pool/protocol.js';
 
 /** How long the call that ends a dead child's tasks may take before it is tried again. */
 const END_CALL_MS = 30_000;
-
-/** The text a failed run is recorded with. */
-export function errorText(error: RunError): string {
-  return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
-}
 
 /** `promise`, or a rejection after `ms`. */
 export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

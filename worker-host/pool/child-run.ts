@@ -55,6 +55,11 @@ export function toRunError(error: unknown, unrecoverable = false): RunError {
   return { name: 'Error', message: `non-Error thrown: ${String(error)}`, unrecoverable };
 }
 
+/** The text a failed run is recorded with in its task's `error`. */
+export function errorText(error: RunError): string {
+  return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
+}
+
 /** `value` as JSON text, or undefined when it has none. */
 function toJson(value: unknown): string | undefined {
   try {

@@ -25,7 +25,7 @@ import { toLeasedTask } from '../engine/claimed-task.js';
 import type { ClaimedTask, HostScripts, RunEnd } from '../engine/host-scripts.js';
 import { type LaneOrder, strictLaneOrder, weightedLaneOrder } from '../engine/lane-order.js';
 import type { HandlerSet } from '../handler-api.js';
-import { abortRun, type RunOutcome, runTask } from './child-run.js';
+import { abortRun, errorText, type RunOutcome, runTask } from './child-run.js';
 import type { ChildConfig, ChildMessage, EndedRun, LeasedTask, RunError } from './protocol.js';
 import type { RunBoardWriter } from './run-board.js';
 import { hostAlive } from './watchdog.js';
@@ -350,11 +350,6 @@ function toRecordOf(task: LeasedTask, outcome: RunOutcome, aborted: boolean): To
     ? { token, id, lease, kind: 'release' }
     : { token, id, lease, kind: error.unrecoverable ? 'fatal' : 'fail', error: errorText(error) };
   return { task, end, ms: outcome.ms, ok: false, error };
-}
-
-/** The text a failed run is recorded with. */
-function errorText(error: RunError): string {
-  return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
 }
 
 /** A stand-in for a leased task whose record does not decode (it goes to dead unrun). */
