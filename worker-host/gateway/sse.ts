@@ -13,47 +13,112 @@
  * `data:` lines of one event, as SSE requires; the official client cannot represent it anyway.
  * A comment line every 15 s keeps idle streams alive through proxies. When the client goes
  * away, or the gateway shuts down, the stream ends and the Redis connection is closed.
+ *
+ * Limits:
+ * - A client that reads slower than messages arrive is dropped once more than
+ *   `maxBufferedBytes` (default 1 MiB) wait for it in the gateway (sse-outbox.ts): the backlog
+ *   is discarded, its Redis connection closed, and the stream ends with one last event,
+ *   `event: error` / `data: error,<channel>,ERR subscriber too slow: …`. Other subscribers,
+ *   each on a connection of its own, are not affected.
+ * - A stream takes its place in {@link Subscriptions} synchronously, before its first await, so
+ *   the caller's cap check (`registry.size`) directly followed by {@link openSubscription} is
+ *   atomic: concurrent requests cannot all pass the check while the connections are made.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type RedisPool, RedisUnavailableError } from './redis-pool.js';
+import { SseOutbox } from './sse-outbox.js';
 
 /** `subscribe` for channels, `psubscribe` for patterns. */
 export type SubscribeKind = 'subscribe' | 'psubscribe';
 
+/** Default of {@link SubscriptionsOptions.maxBufferedBytes}: 1 MiB. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 1_048_576;
+
 const KEEPALIVE_MS = 15_000;
 const encoder = new TextEncoder();
 
-/** One SSE event; each line of `text` becomes a `data:` line. */
-function sseEvent(text: string): string {
-  return `${text
+/** One SSE event; each line of `text` becomes a `data:` line, after `event: <type>` if given. */
+function sseEvent(text: string, type?: string): string {
+  const data = text
     .split(/\r\n|\r|\n/)
     .map((line) => `data: ${line}`)
-    .join('\n')}\n\n`;
+    .join('\n');
+  return `${type === undefined ? '' : `event: ${type}\n`}${data}\n\n`;
 }
 
-/** The open streams of one gateway, so shutdown can end them. */
-export class Subscriptions {
-  private readonly open = new Set<() => void>();
+/** What {@link Subscriptions} knows of one open stream. */
+interface OpenStream {
+  end(): void;
+  readonly bufferedBytes: number;
+}
 
-  /** Number of open streams. */
+/** Options of {@link Subscriptions}. */
+export interface SubscriptionsOptions {
+  /**
+   * Most bytes that may wait in the gateway for one subscriber that reads too slowly; past it
+   * the subscriber is dropped (a single larger event still passes to a subscriber that keeps
+   * up). @default {@link DEFAULT_MAX_BUFFERED_BYTES}
+   */
+  maxBufferedBytes?: number;
+}
+
+/** A snapshot of {@link Subscriptions}, for tests and metrics. */
+export interface SubscriptionStats {
+  /** Streams open or being opened (what the subscriber cap counts). */
+  open: number;
+  /** Bytes waiting in the gateway for their clients, over all open streams. */
+  bufferedBytes: number;
+  /** Subscribers dropped so far for reading too slowly. */
+  droppedSlow: number;
+}
+
+/** The open streams of one gateway, so shutdown can end them, and their limits. */
+export class Subscriptions {
+  /** Per-subscriber buffer limit in bytes; see {@link SubscriptionsOptions}. */
+  readonly maxBufferedBytes: number;
+  private readonly open = new Set<OpenStream>();
+  private droppedSlow = 0;
+
+  /** @throws {RangeError} when `maxBufferedBytes` is not a positive integer. */
+  constructor(options: SubscriptionsOptions = {}) {
+    const max = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    if (!Number.isSafeInteger(max) || max < 1) {
+      throw new RangeError(`maxBufferedBytes must be a positive integer, got ${max}`);
+    }
+    this.maxBufferedBytes = max;
+  }
+
+  /** Number of open streams, including those still connecting to Redis. */
   get size(): number {
     return this.open.size;
   }
 
-  /** @internal */
-  add(end: () => void): void {
-    this.open.add(end);
+  /** Current counts; see {@link SubscriptionStats}. */
+  stats(): SubscriptionStats {
+    let bufferedBytes = 0;
+    for (const s of this.open) bufferedBytes += s.bufferedBytes;
+    return { open: this.open.size, bufferedBytes, droppedSlow: this.droppedSlow };
   }
 
   /** @internal */
-  delete(end: () => void): void {
-    this.open.delete(end);
+  add(stream: OpenStream): void {
+    this.open.add(stream);
+  }
+
+  /** @internal */
+  delete(stream: OpenStream): void {
+    this.open.delete(stream);
+  }
+
+  /** @internal */
+  countSlowDrop(): void {
+    this.droppedSlow++;
   }
 
   /** Ends every open stream (their Redis connections close). */
   endAll(): void {
-    for (const end of [...this.open]) end();
+    for (const s of [...this.open]) s.end();
   }
 }
 
@@ -71,46 +136,72 @@ export interface SubscriptionRequest {
 
 /**
  * Subscribes on a dedicated connection and returns the streaming body.
+ *
+ * The stream is added to `req.registry` before this function first awaits, and removed when it
+ * ends or fails: check the cap on `registry.size` right before calling, with no await between.
  * @throws {RedisUnavailableError} when Redis cannot be reached.
  */
 export async function openSubscription(
   req: SubscriptionRequest,
 ): Promise<ReadableStream<Uint8Array>> {
-  const conn: Redis = await req.pool.dedicatedConnection('subscriber');
-  let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  const { registry, pool, signal, logger } = req;
+  const limit = registry.maxBufferedBytes;
+  let conn: Redis | undefined;
   let ended = false;
-  const write = (text: string) => {
-    if (ended || !controller) return;
-    try {
-      controller.enqueue(encoder.encode(text));
-    } catch {
-      end();
-    }
+  const outbox = new SseOutbox(limit, () => end());
+  const entry: OpenStream = {
+    end: () => end(),
+    get bufferedBytes() {
+      return outbox.bufferedBytes;
+    },
   };
-  const keepalive = setInterval(() => write(': keepalive\n\n'), KEEPALIVE_MS);
-  keepalive.unref();
-  const end = () => {
+  /** Ends the stream and frees its slot; with `last`, the backlog is dropped for that event. */
+  const end = (last?: string) => {
     if (ended) return;
     ended = true;
     clearInterval(keepalive);
-    req.registry.delete(end);
-    req.signal.removeEventListener('abort', end);
-    req.pool.closeDedicated(conn);
-    try {
-      controller?.close();
-    } catch {
-      // already closed or errored by the consumer
-    }
-    req.logger.debug({ kind: req.kind }, 'subscription ended');
+    registry.delete(entry);
+    signal.removeEventListener('abort', onAbort);
+    if (conn) pool.closeDedicated(conn);
+    outbox.close(last === undefined ? undefined : encoder.encode(last));
+    logger.debug({ kind: req.kind }, 'subscription ended');
   };
-  const stream = new ReadableStream<Uint8Array>({
-    start(c) {
-      controller = c;
-    },
-    cancel() {
-      end();
-    },
-  });
+  const onAbort = () => end();
+  const write = (text: string) => {
+    if (ended || outbox.push(encoder.encode(text))) return;
+    registry.countSlowDrop();
+    logger.warn(
+      { kind: req.kind, bufferedBytes: outbox.bufferedBytes, maxBufferedBytes: limit },
+      'dropped a subscriber that reads too slowly',
+    );
+    end(
+      sseEvent(
+        `error,${req.target},ERR subscriber too slow: more than ${limit} bytes waiting to be sent; subscription closed`,
+        'error',
+      ),
+    );
+  };
+  const keepalive = setInterval(() => write(': keepalive\n\n'), KEEPALIVE_MS);
+  keepalive.unref();
+
+  // Reserve the slot before the first await (see above).
+  registry.add(entry);
+  signal.addEventListener('abort', onAbort, { once: true });
+  if (signal.aborted) {
+    end();
+    return outbox.stream;
+  }
+  try {
+    conn = await pool.dedicatedConnection('subscriber');
+  } catch (error) {
+    end();
+    throw error;
+  }
+  if (ended) {
+    // The client left, or the gateway shut down, while connecting.
+    pool.closeDedicated(conn);
+    return outbox.stream;
+  }
   conn.on('messageBuffer', (channel: Buffer, message: Buffer) => {
     write(sseEvent(`message,${channel.toString('utf8')},${message.toString('utf8')}`));
   });
@@ -121,8 +212,6 @@ export async function openSubscription(
       ),
     );
   });
-  req.registry.add(end);
-  req.signal.addEventListener('abort', end, { once: true });
   try {
     const count =
       req.kind === 'subscribe'
@@ -136,6 +225,5 @@ export async function openSubscription(
       `Redis is unavailable: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  if (req.signal.aborted) end();
-  return stream;
+  return outbox.stream;
 }
