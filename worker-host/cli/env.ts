@@ -10,6 +10,7 @@
  */
 import { NAMESPACE_PATTERN, QUEUE_NAME_PATTERN } from '../../shared/keys.js';
 import { LOG_LEVELS } from '../gateway/config.js';
+import { redactRedisUrl } from '../redis/redact.js';
 import { CliError } from './cli-error.js';
 
 /** Validated CLI environment. */
@@ -23,8 +24,17 @@ export interface CliEnv {
 /** Reads and validates the CLI environment; a bad value is a CliError naming the variable. */
 export function readCliEnv(env: NodeJS.ProcessEnv): CliEnv {
   const redisUrl = env.REDIS_URL || 'redis://127.0.0.1:6379';
+  // Shown without its credentials, as everywhere (see redis/redact.ts).
+  const shown = JSON.stringify(redactRedisUrl(redisUrl));
   if (!/^rediss?:\/\/\S+$/.test(redisUrl)) {
-    throw new CliError(`REDIS_URL=${JSON.stringify(redisUrl)} must be a redis:// or rediss:// URL`);
+    throw new CliError(`REDIS_URL=${shown} must be a redis:// or rediss:// URL`);
+  }
+  try {
+    new URL(redisUrl);
+  } catch {
+    throw new CliError(
+      `REDIS_URL=${shown} is not a valid URL (write a password's reserved characters, such as / # ? @ :, as %XX)`,
+    );
   }
   const queue = env.FORKLIFT_QUEUE || 'default';
   if (!QUEUE_NAME_PATTERN.test(queue)) {

@@ -4,8 +4,15 @@
  * Each command lives in a module of its own and is loaded only when called, so `enqueue` does
  * not pay for the gateway's HTTP stack and vice versa. A command module exports
  * `run(args, env)`, resolving to the process exit code.
+ *
+ * Secrets: before any command runs, the credentials in REDIS_URL and the configured tokens are
+ * read once (`cliSecrets`) and every string the process writes to stdout or stderr is masked
+ * (`guardOutput`); the error handlers below mask what they print as well, so an error message
+ * or stack that quotes the Redis password (ours or the driver's) shows `***` instead.
  */
+import { redactText } from '../redis/redact.js';
 import { CliError } from './cli-error.js';
+import { cliSecrets, guardOutput } from './secrets.js';
 
 type CommandModule = { run(args: string[], env: NodeJS.ProcessEnv): Promise<number> };
 
@@ -53,6 +60,23 @@ async function main(argv: string[]): Promise<number> {
 
 const LONG_RUNNING = new Set(['worker', 'gateway', 'dev']);
 
+const secrets = cliSecrets(process.env);
+guardOutput(secrets);
+
+/** What the CLI prints for an error it did not expect: its stack, masked. */
+function describeError(error: unknown): string {
+  return redactText(
+    error instanceof Error ? (error.stack ?? error.message) : String(error),
+    secrets,
+  );
+}
+
+// Node prints an uncaught error itself, past the guarded streams: print it masked instead.
+process.on('uncaughtException', (error) => {
+  process.stderr.write(`forklift: ${describeError(error)}\n`);
+  process.exit(1);
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
@@ -62,12 +86,10 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     if (error instanceof CliError) {
-      process.stderr.write(`forklift: ${error.message}\n`);
+      process.stderr.write(`forklift: ${redactText(error.message, secrets)}\n`);
       process.exitCode = error.exitCode;
     } else {
-      process.stderr.write(
-        `forklift: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-      );
+      process.stderr.write(`forklift: ${describeError(error)}\n`);
       process.exitCode = 1;
     }
   },

@@ -12,6 +12,7 @@ import { resolveWorkerOptions, type WorkerOptions } from '../worker-options.js';
 import { intFlag, parseCommand } from './args.js';
 import { CliError } from './cli-error.js';
 import { queueFrom, readCliEnv } from './env.js';
+import { cliSecrets } from './secrets.js';
 
 const HELP = `usage: forklift worker [options]
 
@@ -98,7 +99,8 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
       1_048_576,
     ),
     handlersModule: values.handlers === undefined ? undefined : resolve(values.handlers),
-    logger: createLogger(cli.logLevel),
+    // Masks the Redis password wherever a log line would carry it (a driver error, say).
+    logger: createLogger(cli.logLevel, { secrets: cliSecrets(env) }),
     metricsPort: intFlag('--metrics-port', values['metrics-port'], 0, 65_535),
   };
   if (values['metrics-host'] !== undefined) options.metricsHost = values['metrics-host'];
