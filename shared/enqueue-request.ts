@@ -5,16 +5,47 @@
  * producer: a request names a declared task type, carries a payload that passes the type's
  * schema, and may set a priority, a delay, an idempotency key and policy overrides. A request
  * that fails any rule yields issues naming the field, and nothing is written.
+ *
+ * Strings that become part of a Redis key or name a task (the type, the idempotency key, the task
+ * id) must be well-formed Unicode. Redis stores bytes, and both clients encode strings as UTF-8,
+ * which turns every unpaired UTF-16 surrogate into U+FFFD: '\ud800' and '\udfff' would name one
+ * idempotency key, and the second task would be answered as a duplicate of the first. The payload
+ * needs no such rule: `JSON.stringify` writes a lone surrogate as the escape `\ud800` (ASCII),
+ * so the stored JSON decodes to exactly the payload that was sent.
  */
 import * as z from 'zod';
 import { DEFAULT_IDEMPOTENCY_TTL_MS, DEFAULT_POLICY, LIMITS, type TaskPolicy } from './defaults.js';
 import { DEFAULT_PRIORITY, PRIORITIES, type Priority } from './priority.js';
 import type { TaskRegistry } from './task-definition.js';
 
+/** An unpaired UTF-16 surrogate: a high one not followed by a low one, or a low one alone. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Why `text` cannot be stored as it is, or null when it can: the first unpaired surrogate and its
+ * index (UTF-8 has no encoding for it, so Redis would receive U+FFFD in its place).
+ *
+ * @example
+ * wellFormedProblem('a\ud800'); // 'Must be well-formed Unicode: unpaired surrogate \\ud800 at index 1'
+ */
+export function wellFormedProblem(text: string): string | null {
+  const match = LONE_SURROGATE.exec(text);
+  if (!match) return null;
+  const unit = match[0].charCodeAt(0).toString(16);
+  return `Must be well-formed Unicode: unpaired surrogate \\u${unit} at index ${match.index}`;
+}
+
+/** A string schema that refuses unpaired surrogates (see `wellFormedProblem`). */
+const wellFormed = (schema: z.ZodString) =>
+  schema.check((ctx) => {
+    const problem = wellFormedProblem(ctx.value);
+    if (problem) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+  });
+
 /** The wire shape of one enqueue request (HTTP body, JSON line of `enqueue --file`). */
 export const enqueueRequestSchema = z
   .object({
-    type: z.string().min(1).max(LIMITS.typeLength),
+    type: wellFormed(z.string().min(1).max(LIMITS.typeLength)),
     payload: z.unknown(),
     priority: z.enum(PRIORITIES).optional(),
     delaySeconds: z
@@ -22,7 +53,7 @@ export const enqueueRequestSchema = z
       .min(0)
       .max(LIMITS.delayMs / 1000)
       .optional(),
-    idempotencyKey: z.string().min(1).max(LIMITS.idempotencyKeyLength).optional(),
+    idempotencyKey: wellFormed(z.string().min(1).max(LIMITS.idempotencyKeyLength)).optional(),
     maxAttempts: z.int().min(1).max(LIMITS.maxAttempts).optional(),
     maxStalls: z.int().min(0).max(LIMITS.maxStalls).optional(),
     timeoutMs: z.int().min(1).max(LIMITS.timeoutMs).optional(),
@@ -129,10 +160,13 @@ export function prepareEnqueue(
   if (request.maxAttempts !== undefined) policy.maxAttempts = request.maxAttempts;
   if (request.maxStalls !== undefined) policy.maxStalls = request.maxStalls;
   if (request.timeoutMs !== undefined) policy.timeoutMs = request.timeoutMs;
+  const id = (options.newId ?? newTaskId)();
+  const badId = wellFormedProblem(id);
+  if (badId) return { ok: false, issues: [{ path: 'id', message: badId }] };
   return {
     ok: true,
     spec: {
-      id: (options.newId ?? newTaskId)(),
+      id,
       type: request.type,
       payloadJson,
       priority: request.priority ?? DEFAULT_PRIORITY,

@@ -2,9 +2,14 @@
  * The operations any producer or operator runs against a queue, over any `ScriptTransport`:
  * enqueue (one or a batch, one round trip), read a task, cancel, stats, and the dead-letter
  * list. The edge uses it over @upstash/redis, the CLI over ioredis.
+ *
+ * Every string that becomes part of a Redis key (task ids, idempotency keys) is checked to be
+ * well-formed Unicode before it is sent (`ValidationError` otherwise): Redis would receive U+FFFD
+ * for an unpaired surrogate, so two different strings would name one key. `prepareEnqueue`
+ * already refuses them; the check here covers specs and ids that did not come through it.
  */
-import type { TaskSpec } from './enqueue-request.js';
-import { ScriptReplyError } from './errors.js';
+import { type TaskSpec, type ValidationIssue, wellFormedProblem } from './enqueue-request.js';
+import { ScriptReplyError, ValidationError } from './errors.js';
 import { type QueueKeys, queueKeys } from './keys.js';
 import { runScript, type ScriptTransport } from './script-runner.js';
 import {
@@ -40,7 +45,10 @@ export interface QueueStats {
   canceled: number;
 }
 
-/** The outcome of a cancel. */
+/**
+ * The outcome of a cancel. A task that is canceled already answers `canceled` too (nothing is
+ * written): a cancel re-sent after its reply was lost gets the answer of the first.
+ */
 export type CancelResult =
   | { outcome: 'canceled' }
   | { outcome: 'not_found' }
@@ -61,6 +69,18 @@ export interface QueueClientOptions {
   queue?: string;
   /** Key namespace (tests use their own). @default 'forklift' */
   namespace?: string;
+}
+
+/**
+ * Throws a `ValidationError` naming each `[path, value]` whose value is not well-formed Unicode.
+ */
+function requireWellFormed(entries: Iterable<readonly [string, string | undefined]>): void {
+  const issues: ValidationIssue[] = [];
+  for (const [path, value] of entries) {
+    const problem = value === undefined ? null : wellFormedProblem(value);
+    if (problem) issues.push({ path, message: problem });
+  }
+  if (issues.length > 0) throw new ValidationError(issues);
 }
 
 function asArray(script: string, reply: unknown): unknown[] {
@@ -91,9 +111,21 @@ export class QueueClient {
   /**
    * Writes validated tasks in one atomic script call: all are written, or none.
    * Validate first with `prepareEnqueue` / `prepareBatch`.
+   *
+   * Safe to re-send: a call whose reply was lost, run again with the same specs (the same ids),
+   * writes nothing more and answers the same ids and duplicate flags (see the enqueue script).
+   * @throws ValidationError (paths `<index>.id`, `.type`, `.idempotencyKey`) when one of those
+   *   is not well-formed Unicode; nothing is sent.
    */
   async enqueue(specs: readonly TaskSpec[]): Promise<EnqueueResult[]> {
     if (specs.length === 0) return [];
+    requireWellFormed(
+      specs.flatMap((s, i) => [
+        [`${i}.id`, s.id],
+        [`${i}.type`, s.type],
+        [`${i}.idempotencyKey`, s.idempotencyKey],
+      ]),
+    );
     const args: string[] = [String(specs.length), String(ENQUEUE_FIELDS_PER_TASK)];
     for (const s of specs) {
       args.push(
@@ -131,8 +163,10 @@ export class QueueClient {
   /**
    * Reads one task record, or null when there is no such task (or it has expired).
    * @throws CorruptRecordError when the stored record cannot be decoded.
+   * @throws ValidationError when `id` is not well-formed Unicode.
    */
   async getRecord(id: string): Promise<TaskRecord | null> {
+    requireWellFormed([['id', id]]);
     const reply = asArray('get-task', await this.run(getTaskScript, [id]));
     return reply.length === 0 ? null : decodeTaskRecord(id, reply);
   }
@@ -143,8 +177,13 @@ export class QueueClient {
     return record ? toTaskView(record) : null;
   }
 
-  /** Cancels a queued, delayed or failed (awaiting retry) task. */
+  /**
+   * Cancels a queued, delayed or failed (awaiting retry) task; a canceled one answers canceled
+   * again, unchanged (so a re-sent cancel answers as the first did).
+   * @throws ValidationError when `id` is not well-formed Unicode.
+   */
   async cancel(id: string): Promise<CancelResult> {
+    requireWellFormed([['id', id]]);
     const [code, state] = asArray('cancel', await this.run(cancelScript, [id]));
     if (Number(code) === 1) return { outcome: 'canceled' };
     if (Number(code) === -1) return { outcome: 'not_found' };
@@ -167,7 +206,12 @@ export class QueueClient {
     };
   }
 
-  /** A page of dead tasks, newest first, and how many there are in all. */
+  /**
+   * A page of dead tasks, newest first, and how many entries the dead index holds. Ids whose
+   * record has expired are skipped (and dropped from the index), so a page may hold fewer than
+   * `count` tasks when many of them lie in its way, and `total` may still count expired ones the
+   * call did not reach (see the list-dead script).
+   */
   async listDead(offset = 0, count = 50): Promise<{ total: number; tasks: DeadTask[] }> {
     const reply = asArray(
       'list-dead',
@@ -187,8 +231,12 @@ export class QueueClient {
     return { total: Number(reply[0]) || 0, tasks };
   }
 
-  /** Retries dead tasks by id; returns how many were retried and the ids that were not dead. */
+  /**
+   * Retries dead tasks by id; returns how many were retried and the ids that were not dead.
+   * @throws ValidationError (paths `ids.<index>`) when an id is not well-formed Unicode.
+   */
   async retryDead(ids: readonly string[]): Promise<{ retried: number; notDead: string[] }> {
+    requireWellFormed(ids.map((id, i) => [`ids.${i}`, id] as const));
     const reply = asArray('retry-dead', await this.run(retryDeadScript, ['ids', '0', ...ids]));
     return { retried: Number(reply[0]) || 0, notDead: reply.slice(1).map(String) };
   }

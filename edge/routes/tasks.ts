@@ -4,7 +4,14 @@
  * Enqueue validates with the shared rules (`prepareEnqueue` / `prepareBatch`, the same the CLI
  * uses) before anything is sent to Redis, so a rejected request costs no round trip and writes
  * nothing; a valid one is written by one enqueue script call — one REST request (two only when
- * Redis has lost its script cache: EVALSHA answers NOSCRIPT, then EVAL).
+ * Redis has lost its script cache: EVALSHA answers NOSCRIPT, then EVAL). Strings bound for Redis
+ * keys must be well-formed Unicode (the shared rules refuse a lone surrogate with a 400 naming
+ * the field); ids in the path are ASCII by their pattern.
+ *
+ * Re-sent store requests are safe: @upstash/redis sends a request again when its reply is lost,
+ * and the task ids are made once per HTTP request, so the enqueue script recognises its own
+ * replay and answers the same ids and duplicate flags; cancel answers a canceled task as
+ * canceled again.
  */
 import { Hono } from 'hono';
 import {
@@ -148,7 +155,9 @@ export function taskRoutes(): ApiRoutes {
       summary: 'Cancel a task that has not started',
       description:
         'Cancels a queued or delayed task, and also a failed one waiting for its retry (in ' +
-        'effect delayed). An active, succeeded, dead or canceled task gives 409 with its state.',
+        'effect delayed). Idempotent: a task that is canceled already answers 200 again, ' +
+        'unchanged (so a re-sent DELETE answers as the first). An active, succeeded or dead ' +
+        'task gives 409 with its state.',
       secured: true,
       params: taskIdParamsSchema,
       responses: {

@@ -4,7 +4,16 @@ import { COMMON_HEADER, LUA_BASE } from './lua-common.js';
 /** Number of ARGV entries per task in the enqueue script. */
 export const ENQUEUE_FIELDS_PER_TASK = 14;
 
-/** Adds one or many tasks atomically (all or none), honouring idempotency keys and delays. */
+/**
+ * Adds one or many tasks atomically (all or none), honouring idempotency keys and delays.
+ *
+ * Safe to run twice: clients re-send a call whose reply they lost (@upstash/redis retries a
+ * request whose connection dropped; ioredis re-sends after a reconnect), with the same task ids.
+ * The second execution recognises the records the first one wrote (same id, same stored fields)
+ * and answers them as written; every other task of the request goes through the idempotency
+ * check again, so a task that was a duplicate by its key is a duplicate of the same task again.
+ * The answer has the same ids and duplicate flags as the first, with current states.
+ */
 export const enqueueScript = defineScript({
   name: 'enqueue',
   header: `
@@ -17,11 +26,14 @@ ARGV[3]: fields per task (14), then n groups of:
   maxStalls
 Returns: flat array, 3 entries per task: id, state, duplicate (1 when an idempotency key
   already named a task: id and state are that task's; state 'expired' if its record is gone).
-A replay (every id of the batch already exists: the client resent a request whose reply it lost)
-  writes nothing and answers each id with its current state and duplicate 0.
+A replay (the client re-sent a request whose reply it lost) writes nothing more and answers as
+  the first execution did: a task whose id exists, with the type, payload, priority, key and
+  policy of the request, is the one the first execution wrote (answered id, current state, 0);
+  a task whose id does not exist was a duplicate by its key then, and its key still names the
+  same task (answered that task, 1). If its key has expired in between, it is written now.
 Errors: 'ERR forklift: ...' when an argument is malformed (numbers must be decimal integers >= 0,
-  an idempotency TTL > 0), an id repeats in the batch, or some (not all) ids exist; nothing is
-  written.`,
+  an idempotency TTL > 0), an id repeats in the batch, or an id exists and holds another task (a
+  different request with the same id); nothing is written.`,
   includes: [LUA_BASE],
   body: `
 -- The state reported for a task id that exists already: 'expired' when its record is gone.
@@ -29,6 +41,11 @@ local function state_of(id)
   local v = read_task(task_key(id), 'state')
   return (v and v[1]) or 'expired'
 end
+
+-- The record fields a replayed task must match, and where the request holds each (ARGV[b + i]).
+local SAME_FIELDS = { 'type', 'payload', 'priority', 'idempotencyKey', 'maxAttempts',
+  'timeoutMs', 'backoffMs', 'backoffMaxMs', 'resultTtlMs', 'deadTtlMs', 'maxStalls' }
+local SAME_ARGS = { 2, 3, 4, 6, 8, 9, 10, 11, 12, 13, 14 }
 
 local n = tonumber(ARGV[2])
 local width = tonumber(ARGV[3])
@@ -59,23 +76,40 @@ for i = 0, n - 1 do
   seen[id] = true
   keys[#keys + 1] = task_key(id)
 end
--- How many of the ids exist already: one EXISTS per 1000 keys (the ids are distinct).
+-- How many of the ids exist already: one EXISTS per 1000 keys (the ids are distinct). None, on
+-- every first execution.
 local existing_ids = 0
 for first = 1, #keys, 1000 do
   existing_ids = existing_ids + redis.call('EXISTS', unpack(keys, first, math.min(first + 999, #keys)))
 end
-if existing_ids == n then
-  local out = {}
-  for i = 0, n - 1 do
-    local id = ARGV[3 + i * width + 1]
-    out[#out + 1] = id
-    out[#out + 1] = state_of(id)
-    out[#out + 1] = 0
-  end
-  return out
-end
+-- A replay: the state of each task the first execution wrote (by index). An existing id whose
+-- record does not hold this very task is an error (ids are made once per request, so it is not
+-- a replay but a collision).
+local written_before = {}
 if existing_ids > 0 then
-  return redis.error_reply('ERR forklift: ' .. existing_ids .. ' of ' .. n .. ' task ids already exist')
+  for i = 0, n - 1 do
+    local b = 3 + i * width
+    local key = keys[i + 1]
+    if redis.call('EXISTS', key) == 1 then
+      local v = read_task(key, 'state', unpack(SAME_FIELDS))
+      local differs = nil
+      if not v then
+        differs = 'the key is not a hash'
+      else
+        for j = 1, #SAME_FIELDS do
+          if (v[j + 1] or '') ~= ARGV[b + SAME_ARGS[j]] then
+            differs = 'field ' .. SAME_FIELDS[j] .. ' differs'
+            break
+          end
+        end
+      end
+      if differs then
+        return redis.error_reply('ERR forklift: task ' .. i .. ' (id ' .. ARGV[b + 1] ..
+          ') already exists and holds another task (' .. differs .. '); nothing was written')
+      end
+      written_before[i] = v[1] or 'expired'
+    end
+  end
 end
 
 local now = now_ms()
@@ -85,7 +119,9 @@ for i = 0, n - 1 do
   local b = 3 + i * width
   local id, idem = ARGV[b + 1], ARGV[b + 6]
   local existing = nil
-  if idem ~= '' then
+  if written_before[i] then
+    existing = id
+  elseif idem ~= '' then
     local ikey = PREFIX .. 'idem:' .. idem
     if not redis.call('SET', ikey, id, 'NX', 'PX', ARGV[b + 7]) then
       existing = redis.call('GET', ikey)
@@ -93,8 +129,13 @@ for i = 0, n - 1 do
   end
   if existing then
     out[#out + 1] = existing
-    out[#out + 1] = state_of(existing)
-    out[#out + 1] = 1
+    if written_before[i] then
+      out[#out + 1] = written_before[i]
+    else
+      out[#out + 1] = state_of(existing)
+    end
+    -- A key that names this very task (its record expired since): it was not a duplicate.
+    if existing == id then out[#out + 1] = 0 else out[#out + 1] = 1 end
   else
     local key = task_key(id)
     local delay = tonumber(ARGV[b + 5])

@@ -56,9 +56,55 @@ local function any_queued()
 end
 `;
 
+/**
+ * How many entries of the dead index each bury checks for a record that is gone (expired).
+ *
+ * The index (`dead`, scored by death time) is swept round-robin: each bury checks this many
+ * entries from a cursor (a rank, kept in the `stats` hash as `deadSweep`) with one EXISTS, drops
+ * those whose record is gone, and moves the cursor past the live ones; at the end of the index
+ * the cursor starts again from the oldest. Since a bury adds one entry and checks
+ * `DEAD_SWEEP_BATCH`, a pass over the whole index takes about `size / (DEAD_SWEEP_BATCH - 1)`
+ * buries, whatever the TTLs of the types (entries that retry-dead removes meanwhile may shift a
+ * few entries past the cursor; the next pass reaches them). A trim by age instead (the oldest
+ * entries past this task's dead TTL) stalls behind entries of a type kept longer, and never
+ * reaches the expired entries of a type kept shorter. Cost per bury: HGET, ZRANGE and one EXISTS
+ * over the batch, plus one EXISTS and one ZREM per gone entry and an HSET when the cursor moves.
+ * `list-dead` also drops the gone ids it meets.
+ */
+export const DEAD_SWEEP_BATCH = 20;
+
 /** Sending a record to dead, and setting aside a key that is not a hash at all. */
 export const LUA_DEAD = `
 local DEFAULT_DEAD_TTL_MS = ${DEFAULT_POLICY.deadTtlMs}
+local DEAD_SWEEP_BATCH = ${DEAD_SWEEP_BATCH}
+
+-- Checks the next DEAD_SWEEP_BATCH entries of the dead index from the sweep cursor, drops those
+-- whose record is gone, and moves the cursor on (back to the oldest at the end of the index).
+local function sweep_dead()
+  local cursor = math.floor(math.max(0, tonumber(redis.pcall('HGET', K_STATS, 'deadSweep')) or 0))
+  local from = cursor
+  local ids = redis.call('ZRANGE', K_DEAD, from, from + DEAD_SWEEP_BATCH - 1)
+  if #ids == 0 and from > 0 then
+    from = 0
+    ids = redis.call('ZRANGE', K_DEAD, 0, DEAD_SWEEP_BATCH - 1)
+  end
+  local removed = 0
+  if #ids > 0 then
+    local keys = {}
+    for i, id in ipairs(ids) do keys[i] = task_key(id) end
+    if redis.call('EXISTS', unpack(keys)) < #keys then
+      for i, id in ipairs(ids) do
+        if redis.call('EXISTS', keys[i]) == 0 then
+          redis.call('ZREM', K_DEAD, id)
+          removed = removed + 1
+        end
+      end
+    end
+  end
+  local next_from = from + #ids - removed
+  if #ids < DEAD_SWEEP_BATCH then next_from = 0 end
+  if next_from ~= cursor then redis.call('HSET', K_STATS, 'deadSweep', next_from) end
+end
 
 local function bury(key, id, now, message)
   local ttl = tonumber(redis.pcall('HGET', key, 'deadTtlMs')) or DEFAULT_DEAD_TTL_MS
@@ -66,11 +112,8 @@ local function bury(key, id, now, message)
   redis.call('HDEL', key, 'runAt')
   redis.call('PEXPIRE', key, ttl)
   redis.call('ZADD', K_DEAD, now, id)
-  -- Drop index entries whose record has expired (dead TTLs may differ between task types).
-  local old = redis.call('ZRANGEBYSCORE', K_DEAD, '-inf', now - ttl, 'LIMIT', 0, 100)
-  for _, old_id in ipairs(old) do
-    if redis.call('EXISTS', task_key(old_id)) == 0 then redis.call('ZREM', K_DEAD, old_id) end
-  end
+  -- Drop index entries whose record has expired (see DEAD_SWEEP_BATCH).
+  sweep_dead()
   redis.call('HINCRBY', K_STATS, 'dead', 1)
 end
 

@@ -280,3 +280,47 @@ describe('task ids in paths', () => {
     });
   });
 });
+
+describe('strings that are not well-formed Unicode (lone surrogates)', () => {
+  // JSON may carry '\ud800'; Redis would store it as U+FFFD, so '\ud800' and '\udfff' would be
+  // one idempotency key. Refused before anything is sent to the store.
+  test.each([
+    ['idempotencyKey', square(1, { idempotencyKey: '\ud800' }), '\\ud800 at index 0'],
+    ['idempotencyKey', square(1, { idempotencyKey: 'order-\udfff' }), '\\udfff at index 6'],
+    ['type', { type: 'square\udc00', payload: { x: 1 } }, '\\udc00 at index 6'],
+  ])('a `%s` with a lone surrogate: 400 naming it', async (field, body, where) => {
+    const { message, issues } = await rejects('/v1/tasks', body, 400, 'invalid_request', [field]);
+    expect(issues[0]?.message).toBe(`Must be well-formed Unicode: unpaired surrogate ${where}`);
+    expect(message).toBe(`${field}: ${issues[0]?.message}`);
+  });
+
+  test('in a batch: 400 naming tasks.<i>.idempotencyKey, nothing written', async () => {
+    await rejects(
+      '/v1/tasks/batch',
+      {
+        tasks: [
+          square(1, { idempotencyKey: 'k-\ud83d\ude00' }), // a surrogate pair is fine
+          square(2, { idempotencyKey: '\ud800' }),
+          square(3, { idempotencyKey: '\udfff' }),
+        ],
+      },
+      400,
+      'invalid_request',
+      ['tasks.1.idempotencyKey', 'tasks.2.idempotencyKey'],
+    );
+  });
+
+  test.each([
+    ['GET', '/v1/tasks/%ED%A0%80'], // the UTF-8-style bytes of U+D800: not UTF-8
+    ['DELETE', '/v1/tasks/%ED%BF%BF'],
+    ['GET', '/v1/tasks/a%EF%BF%BD'], // U+FFFD itself
+    ['DELETE', '/v1/tasks/%F0%9F%98%80'],
+  ])('an id in the path that is not ASCII: %s %s answers 400 naming `id`', async (method, path) => {
+    const res = await edge.api(method, path);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({
+      code: 'invalid_request',
+      details: { issues: [{ path: 'id' }] },
+    });
+  });
+});

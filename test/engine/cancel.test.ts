@@ -77,4 +77,21 @@ describe('cancel script', () => {
     expect(await q.runArray(cancelScript, 'bad')).toEqual([-1, '']);
     expect(await q.redis.get(q.keys.task('bad'))).toBe('junk');
   });
+
+  it('answers a cancel of a canceled task as the first one, and writes nothing (a replay)', async () => {
+    // @upstash/redis and ioredis re-send a call whose reply was lost: the second execution must
+    // answer what the first did, or the caller sees 409 for its own successful cancel.
+    const q = suite.queue();
+    await q.enqueue({ id: 't', delayMs: 60_000 }, { id: 'u' });
+    expect(await q.runArray(cancelScript, 't')).toEqual([1, 'canceled']);
+    const before = await q.snapshot();
+    const ttl = await q.redis.pttl(q.keys.task('t'));
+    expect(await q.runArray(cancelScript, 't')).toEqual([1, 'canceled']);
+    expect(await q.client.cancel('t')).toEqual({ outcome: 'canceled' });
+    expect(await q.snapshot()).toEqual(before);
+    // Neither the record's TTL nor the total moved.
+    expect(await q.redis.pttl(q.keys.task('t'))).toBeLessThanOrEqual(ttl);
+    expect((await q.stats()).canceled).toBe('1');
+    expect((await q.record('u')).state).toBe('queued');
+  });
 });

@@ -189,3 +189,59 @@ describe('prepareBatch', () => {
     expect(prepareBatch(registry, [])).toEqual({ ok: true, specs: [] });
   });
 });
+
+describe('strings that become part of a Redis key must be well-formed Unicode', () => {
+  // Redis stores UTF-8: a lone surrogate is written as U+FFFD, so '\ud800' and '\udfff' would
+  // name the same idempotency key (and the second task would be answered as a duplicate).
+  it.each([
+    ['idempotencyKey', { type: 'square', payload: { x: 1 }, idempotencyKey: '\ud800' }],
+    ['idempotencyKey', { type: 'square', payload: { x: 1 }, idempotencyKey: 'order-\udfff' }],
+    ['idempotencyKey', { type: 'square', payload: { x: 1 }, idempotencyKey: 'a\udc00\ud800b' }],
+    ['type', { type: 'square\ud83d', payload: { x: 1 } }],
+  ])('names `%s` when it holds a lone surrogate (%j)', (path, input) => {
+    const issues = issuesOf(input);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.path).toBe(path);
+    expect(issues[0]?.message).toMatch(/^Must be well-formed Unicode: unpaired surrogate \\u/);
+  });
+
+  it('says which surrogate and where', () => {
+    expect(
+      issuesOf({ type: 'square', payload: { x: 1 }, idempotencyKey: 'ab\udfffc' })[0]?.message,
+    ).toBe('Must be well-formed Unicode: unpaired surrogate \\udfff at index 2');
+  });
+
+  it('accepts surrogate pairs (astral characters) and other text', () => {
+    for (const key of ['\ud83d\ude00', 'ключ-💡', 'a\u0000b', '\ufffd']) {
+      const result = prepareEnqueue(registry, {
+        type: 'square',
+        payload: { x: 1 },
+        idempotencyKey: key,
+      });
+      expect(result.ok, key).toBe(true);
+    }
+  });
+
+  it('names a task id from newId that is not well-formed', () => {
+    expect(issuesOf({ type: 'square', payload: { x: 1 } }, { newId: () => 'id-\ud800' })).toEqual([
+      { path: 'id', message: 'Must be well-formed Unicode: unpaired surrogate \\ud800 at index 3' },
+    ]);
+  });
+
+  it('keeps a payload with lone surrogates lossless: JSON.stringify escapes them', () => {
+    const payload = { text: 'a\ud800b', 'k\udfff': ['\udc00'] };
+    const result = prepareEnqueue(registry, { type: 'blob', payload }, fixedId);
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    // Only ASCII escapes reach Redis, so nothing is lost to U+FFFD.
+    expect(result.spec.payloadJson).toBe('{"text":"a\\ud800b","k\\udfff":["\\udc00"]}');
+    expect(JSON.parse(result.spec.payloadJson)).toEqual(payload);
+  });
+
+  it('prefixes the issue with the index in a batch', () => {
+    const result = prepareBatch(registry, [
+      { type: 'square', payload: { x: 1 }, idempotencyKey: 'fine' },
+      { type: 'square', payload: { x: 2 }, idempotencyKey: '\udfff' },
+    ]);
+    expect(result.ok ? [] : result.issues.map((i) => i.path)).toEqual(['1.idempotencyKey']);
+  });
+});

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { prepareBatch } from '../../shared/enqueue-request.js';
+import * as z from 'zod';
+import { prepareBatch, prepareEnqueue } from '../../shared/enqueue-request.js';
+import { ValidationError } from '../../shared/errors.js';
+import { createProducer } from '../../shared/producer.js';
 import { enqueueScript } from '../../shared/scripts/index.js';
+import { defineTask } from '../../shared/task-definition.js';
 import { tasks } from '../../shared/tasks/index.js';
 import { engineSuite, taskArgs } from './harness.js';
 
@@ -192,18 +196,40 @@ describe('enqueue script', () => {
       });
     }
 
-    it('with an id that already exists', async () => {
+    it('with an id that already exists and holds another task', async () => {
       const q = suite.queue();
       await q.enqueue({ id: 'old' });
       const before = await q.snapshot();
       await expect(
         q.enqueue({ id: 'new', idempotencyKey: 'n' }, { id: 'old', priority: 'low' }),
-      ).rejects.toThrow(/1 of 2 task ids already exist/);
+      ).rejects.toThrow(
+        /task 1 \(id old\) already exists and holds another task \(field priority differs\)/,
+      );
+      // Any stored field of the request counts, the payload and the policy too.
+      await expect(q.enqueue({ id: 'old', payload: '{"x":3}' })).rejects.toThrow(
+        /field payload differs/,
+      );
+      await expect(q.enqueue({ id: 'old', maxAttempts: 9 })).rejects.toThrow(
+        /field maxAttempts differs/,
+      );
+      await expect(q.enqueue({ id: 'old', idempotencyKey: 'k' })).rejects.toThrow(
+        /field idempotencyKey differs/,
+      );
+      expect(await q.snapshot()).toEqual(before);
+    });
+
+    it('with an id whose key is not a hash', async () => {
+      const q = suite.queue();
+      await q.redis.set(q.keys.task('old'), 'junk');
+      const before = await q.snapshot();
+      await expect(q.enqueue({ id: 'new' }, { id: 'old' })).rejects.toThrow(
+        /task 1 \(id old\) already exists and holds another task/,
+      );
       expect(await q.snapshot()).toEqual(before);
     });
   });
 
-  describe('a replayed request (every id exists)', () => {
+  describe('a replayed request (a client re-sends a call whose reply it lost)', () => {
     it('writes nothing and answers each id with its state', async () => {
       const q = suite.queue();
       await q.enqueue({ id: 'a', idempotencyKey: 'ka' }, { id: 'b', delayMs: 60_000 });
@@ -213,6 +239,61 @@ describe('enqueue script', () => {
         { id: 'b', delayMs: 60_000 },
       );
       expect(again).toEqual(['a', 'queued', 0, 'b', 'delayed', 0]);
+      expect(await q.snapshot()).toEqual(before);
+    });
+
+    it('with idempotency keys: the same ids and duplicate flags as the first answer', async () => {
+      const q = suite.queue();
+      await q.enqueue({ id: 'earlier', idempotencyKey: 'seen' });
+      const batch = [
+        { id: 'a', idempotencyKey: 'k1' },
+        { id: 'b', idempotencyKey: 'k1', priority: 'high' }, // a duplicate inside the batch
+        { id: 'c' },
+        { id: 'd', idempotencyKey: 'seen', delayMs: 5_000 }, // names an earlier task
+        { id: 'e', idempotencyKey: 'k2', delayMs: 5_000 },
+      ];
+      const first = await q.enqueue(...batch);
+      expect(first).toEqual([
+        ...['a', 'queued', 0, 'a', 'queued', 1, 'c', 'queued', 0],
+        ...['earlier', 'queued', 1, 'e', 'delayed', 0],
+      ]);
+      const before = await q.snapshot();
+      // 'b' and 'd' were never written, so not every id exists: still a replay.
+      expect(await q.enqueue(...batch)).toEqual(first);
+      expect(await q.snapshot()).toEqual(before);
+      expect(await q.stats()).toEqual({ enqueued: '4' });
+    });
+
+    it('answers the current state of tasks that moved on since', async () => {
+      const q = suite.queue();
+      const batch = [
+        { id: 'a', idempotencyKey: 'k' },
+        { id: 'b', idempotencyKey: 'k' },
+      ];
+      await q.enqueue(...batch);
+      await q.registerHost('h', ['t']);
+      expect((await q.claim('h', ['t'])).tasks.map((t) => t.id)).toEqual(['a']);
+      expect(await q.enqueue(...batch)).toEqual(['a', 'active', 0, 'a', 'active', 1]);
+    });
+
+    it('a duplicate whose key expired between the two calls is written by the second', async () => {
+      const q = suite.queue();
+      await q.enqueue({ id: 'earlier', idempotencyKey: 'k' });
+      const batch = [{ id: 'a' }, { id: 'b', idempotencyKey: 'k' }];
+      expect(await q.enqueue(...batch)).toEqual(['a', 'queued', 0, 'earlier', 'queued', 1]);
+      await q.redis.del(q.keys.idempotency('k'));
+      // The key names no task any more: as for any request, the task is enqueued.
+      expect(await q.enqueue(...batch)).toEqual(['a', 'queued', 0, 'b', 'queued', 0]);
+      expect(await q.redis.get(q.keys.idempotency('k'))).toBe('b');
+      expect(await q.stats()).toEqual({ enqueued: '3' });
+    });
+
+    it('a single task with a key, replayed after its key expired: its record answers', async () => {
+      const q = suite.queue();
+      expect(await q.enqueue({ id: 'a', idempotencyKey: 'k' })).toEqual(['a', 'queued', 0]);
+      await q.redis.del(q.keys.idempotency('k'));
+      const before = await q.snapshot();
+      expect(await q.enqueue({ id: 'a', idempotencyKey: 'k' })).toEqual(['a', 'queued', 0]);
       expect(await q.snapshot()).toEqual(before);
     });
 
@@ -258,5 +339,68 @@ describe('enqueue script', () => {
       { id: 'id2', state: 'delayed', duplicate: true },
     ]);
     expect(await q.client.enqueue([])).toEqual([]);
+  });
+
+  describe('strings that would not survive UTF-8 (lone surrogates) are refused', () => {
+    // Redis keys are bytes: ioredis and the REST gateway encode '\ud800' and '\udfff' both as
+    // U+FFFD, so two different keys would name one idempotency key.
+    it('by the typed producer, naming the field, before anything is written', async () => {
+      const q = suite.queue();
+      const producer = createProducer(q.client, tasks);
+      const first = producer.enqueue('square', { x: 1 }, { idempotencyKey: '\ud800' });
+      await expect(first).rejects.toThrow(ValidationError);
+      await expect(first).rejects.toThrow(/^idempotencyKey: Must be well-formed Unicode/);
+      await expect(
+        producer.enqueue('square', { x: 2 }, { idempotencyKey: '\udfff' }),
+      ).rejects.toThrow(/^idempotencyKey: /);
+      expect(await q.allKeys()).toEqual([]);
+      // Well-formed keys that differ only in an astral character stay two tasks.
+      const a = await producer.enqueue('square', { x: 1 }, { idempotencyKey: 'k-\ud83d\ude00' });
+      const b = await producer.enqueue('square', { x: 2 }, { idempotencyKey: 'k-\ud83d\ude01' });
+      expect([a.duplicate, b.duplicate]).toEqual([false, false]);
+      expect(a.id).not.toBe(b.id);
+    });
+
+    it('by QueueClient.enqueue, for specs not made by prepareEnqueue', async () => {
+      const q = suite.queue();
+      const prepared = prepareEnqueue(tasks, { type: 'square', payload: { x: 1 } });
+      if (!prepared.ok) throw new Error('invalid');
+      const spec = prepared.spec;
+      await expect(
+        q.client.enqueue([spec, { ...spec, id: 'x', idempotencyKey: 'k\udc00' }]),
+      ).rejects.toThrow(
+        /^1\.idempotencyKey: Must be well-formed Unicode: unpaired surrogate \\udc00 at index 1$/,
+      );
+      await expect(q.client.enqueue([{ ...spec, id: '\ud800' }])).rejects.toThrow(/^0\.id: /);
+      await expect(q.client.enqueue([{ ...spec, type: '\ud800' }])).rejects.toThrow(/^0\.type: /);
+      expect(await q.allKeys()).toEqual([]);
+    });
+
+    it('not in payloads: JSON.stringify escapes them, and they come back as sent', async () => {
+      const q = suite.queue();
+      const registry = {
+        note: defineTask({ description: 'any JSON', payload: z.unknown(), result: z.null() }),
+      };
+      const payload = { text: 'a\ud800b', 'k\udfff': ['\udc00', '\ud83d\ude00'] };
+      const { id } = await createProducer(q.client, registry).enqueue('note', payload);
+      expect((await q.record(id)).payload).toBe('{"text":"a\\ud800b","k\\udfff":["\\udc00","😀"]}');
+      expect((await q.client.getTask(id))?.payload).toEqual(payload);
+    });
+
+    it('by QueueClient reads, cancel and retry-dead, for ids', async () => {
+      const q = suite.queue();
+      await q.enqueue({ id: '\ufffd' });
+      for (const call of [
+        () => q.client.getTask('\ud800'),
+        () => q.client.getRecord('\udfff'),
+        () => q.client.cancel('\ud800'),
+        () => q.client.retryDead(['ok', '\udfff']),
+      ]) {
+        await expect(call()).rejects.toThrow(ValidationError);
+      }
+      await expect(q.client.retryDead(['ok', '\udfff'])).rejects.toThrow(/^ids\.1: /);
+      // The task whose id really is U+FFFD was not touched.
+      expect((await q.record('\ufffd')).state).toBe('queued');
+    });
   });
 });

@@ -6,9 +6,15 @@
  *
  * Validates everything first (type, payload schema, flags, every line of the file) and writes
  * nothing unless all of it is valid; then enqueues in one script call per batch of 1,000 and
- * prints one task id per line.
+ * prints one task id per line, each call's ids as soon as that call is written.
+ *
+ * A file of more than 1,000 tasks is not atomic as a whole: when a later call fails, the calls
+ * before it stay written (their ids are already printed), and the error says at which line the
+ * failure starts and which lines were enqueued. A failure is reported as a message (a
+ * `CliError`, exit 1), never as a stack trace.
  */
 import { readFile } from 'node:fs/promises';
+import { ReplyError } from 'ioredis';
 import { LIMITS } from '../../shared/defaults.js';
 import {
   type EnqueueRequest,
@@ -38,6 +44,50 @@ options:
   --queue NAME                 queue (default $FORKLIFT_QUEUE or 'default')
 
 Prints one task id per line. Known types: ${Object.keys(tasks).join(', ')}.`;
+
+/** What a failed write says, without the stack: the error's own message, or its text. */
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Where the tasks of `--file` came from: the file, and the line of each task. */
+interface Source {
+  file: string;
+  lineOf: readonly number[];
+}
+
+/**
+ * The error for a call that failed after `done` tasks were written by the calls before it;
+ * `failing` is the size of the call that failed.
+ */
+function failure(
+  error: unknown,
+  source: Source | undefined,
+  done: number,
+  failing: number,
+): CliError {
+  if (!source) return new CliError(`enqueue: ${reason(error)}`, 1);
+  const line = (index: number) => source.lineOf[index] ?? index + 1;
+  const from = line(done);
+  const to = line(done + Math.max(failing, 1) - 1);
+  const before =
+    done === 0
+      ? ''
+      : `lines ${line(0)}-${line(done - 1)} were enqueued (${done} tasks; their ids are printed above); `;
+  // Redis answered with an error: the enqueue script writes all of a call or nothing, and an
+  // OOM refusal comes before its first write. Anything else (the connection failed) leaves the
+  // outcome of that call unknown.
+  const after =
+    error instanceof ReplyError
+      ? done === 0
+        ? 'nothing was enqueued'
+        : `nothing from line ${from} on was enqueued`
+      : `whether lines ${from}-${to} were enqueued is unknown (no answer came back); nothing after line ${to} was`;
+  return new CliError(
+    `enqueue --file ${source.file}: the call with lines ${from}-${to} failed: ${reason(error)}\n  ${before}${after}`,
+    1,
+  );
+}
 
 function describe(issues: readonly ValidationIssue[]): string {
   return issues.map((issue) => `  ${issue.path}: ${issue.message}`).join('\n');
@@ -148,13 +198,24 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
       `enqueue: invalid ${single ? 'task' : 'file'}, nothing was enqueued:\n${describe(issues)}`,
     );
   }
-  const results = await withQueue(cli.redisUrl, queue, cli.namespace, async (client) => {
-    const out = [];
-    for (let i = 0; i < prepared.specs.length; i += LIMITS.batchSize) {
-      out.push(...(await client.enqueue(prepared.specs.slice(i, i + LIMITS.batchSize))));
-    }
-    return out;
-  });
-  process.stdout.write(`${results.map((r) => r.id).join('\n')}\n`);
+  // One call per 1,000 tasks, each call's ids printed as soon as it is written, so that a
+  // failure of a later call leaves the ids of what was written on stdout.
+  const { specs } = prepared;
+  let done = 0;
+  let failing = 0;
+  try {
+    await withQueue(cli.redisUrl, queue, cli.namespace, async (client) => {
+      for (let i = 0; i < specs.length; i += LIMITS.batchSize) {
+        const chunk = specs.slice(i, i + LIMITS.batchSize);
+        failing = chunk.length;
+        const results = await client.enqueue(chunk);
+        process.stdout.write(`${results.map((r) => r.id).join('\n')}\n`);
+        done += chunk.length;
+      }
+    });
+  } catch (error) {
+    const source = values.file === undefined ? undefined : { file: values.file, lineOf };
+    throw failure(error, source, done, failing);
+  }
   return 0;
 }
