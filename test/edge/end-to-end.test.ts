@@ -1,6 +1,8 @@
 /**
  * The whole path: a producer calls the edge Worker (workerd) → the REST gateway → Redis, and a
  * worker host in this test process runs what the edge enqueued. The edge then reports the result.
+ * The gateway runs with `FORKLIFT_GATEWAY_ALLOW=forklift`, as recommended for production: every
+ * edge route passing here proves the preset holds all the edge needs.
  */
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -24,7 +26,7 @@ let redis: Redis;
 
 beforeAll(async () => {
   redis = testRedis();
-  gateway = await startTestGateway();
+  gateway = await startTestGateway({ allow: 'forklift' });
   edge = await startTestEdge({ bindings: edgeBindings(gateway, { namespace }) });
   host = await startWorkerHost({
     redisUrl: TEST_REDIS_URL,
@@ -80,5 +82,19 @@ test('a batch is processed in full; stats count it', async () => {
     succeeded: 6,
     active: 0,
     lanes: { high: 0, normal: 0, low: 0 },
+  });
+});
+
+test('a delayed task is canceled through the edge', async () => {
+  const res = await edge.api('POST', '/v1/tasks', {
+    body: { type: 'square', payload: { x: 3 }, delaySeconds: 600 },
+  });
+  expect(res).toMatchObject({ status: 202, body: { state: 'delayed' } });
+  expect(await edge.api('DELETE', `/v1/tasks/${res.body.id}`)).toMatchObject({
+    status: 200,
+    body: { id: res.body.id, state: 'canceled' },
+  });
+  expect((await edge.api('GET', `/v1/tasks/${res.body.id}`)).body).toMatchObject({
+    state: 'canceled',
   });
 });

@@ -21,6 +21,8 @@ export async function call(
     token?: string | null;
     b64?: boolean;
     raw?: BodyInit;
+    /** Bounded wait: abort the request after this many ms (the call then rejects). */
+    timeoutMs?: number;
   } = {},
 ): Promise<Answer> {
   const headers: Record<string, string> = {};
@@ -32,6 +34,7 @@ export async function call(
     method: init.method ?? (body === undefined ? 'GET' : 'POST'),
     headers,
     ...(body === undefined ? {} : { body }),
+    ...(init.timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(init.timeoutMs) }),
   });
   const text = await res.text();
   let parsed: unknown;

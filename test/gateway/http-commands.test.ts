@@ -196,7 +196,8 @@ describe('read-only tokens and the allowlist', () => {
       body: { result: 'v' },
     });
     expect(await call(gw, '/', { body: ['EVAL_RO', 'return 1', 0], ...ro })).toMatchObject({
-      status: 200,
+      status: 400,
+      body: { error: expect.stringMatching(/^NOPERM read-only tokens may run only Forklift's/) },
     });
     expect(await call(gw, '/', { body: ['XINFO', 'HELP'], ...ro })).toMatchObject({ status: 400 });
     for (const command of [
@@ -232,14 +233,22 @@ describe('read-only tokens and the allowlist', () => {
   });
 
   it('the forklift preset allows exactly the edge commands', async () => {
-    expect(await call(edgeOnly, '/', { body: ['GET', `${P}ro`] })).toMatchObject({ status: 200 });
-    expect(await call(edgeOnly, '/', { body: ['SCRIPT', 'LOAD', 'return 1'] })).toMatchObject({
-      status: 200,
-    });
-    expect(await call(edgeOnly, '/', { body: ['EVALSHA', 'f'.repeat(40), 0] })).toMatchObject({
-      body: { error: expect.stringMatching(/^NOSCRIPT/) },
-    });
+    expect(await call(edgeOnly, '/', { body: ['PING'] })).toMatchObject({ status: 200 });
+    expect(await call(edgeOnly, '/', { body: ['SCRIPT', 'EXISTS', 'f'.repeat(40)] })).toMatchObject(
+      { status: 200, body: { result: [0] } },
+    );
     for (const command of [
+      ['SCRIPT', 'LOAD', 'return 1'],
+      ['EVALSHA', 'f'.repeat(40), 0],
+    ]) {
+      const a = await call(edgeOnly, '/', { body: command });
+      expect(a.status).toBe(400);
+      expect((a.body as { error: string }).error).toMatch(
+        /^NOPERM FORKLIFT_GATEWAY_ALLOW=forklift lets '.*' run only Forklift's own scripts/,
+      );
+    }
+    for (const command of [
+      ['GET', `${P}ro`],
       ['SET', `${P}x`, 'v'],
       ['SCRIPT', 'FLUSH'],
       ['KEYS', '*'],

@@ -87,14 +87,44 @@ describe('config', () => {
 
   it('parses the allowlist and the forklift preset', () => {
     const preset = loadGatewayConfig({ ...env, FORKLIFT_GATEWAY_ALLOW: 'forklift' }).allow;
-    expect([...(preset ?? [])]).toEqual([...FORKLIFT_EDGE_COMMANDS]);
+    expect([...(preset?.commands ?? [])]).toEqual([...FORKLIFT_EDGE_COMMANDS]);
+    expect(preset?.forkliftScriptsOnly).toBe(true);
     const mixed = loadGatewayConfig({
       ...env,
       FORKLIFT_GATEWAY_ALLOW: 'forklift, publish, script flush, Client|Id',
     }).allow;
-    expect(mixed?.has('PUBLISH')).toBe(true);
-    expect(mixed?.has('SCRIPT|FLUSH')).toBe(true);
-    expect(mixed?.has('CLIENT|ID')).toBe(true);
+    expect(mixed?.commands.has('PUBLISH')).toBe(true);
+    expect(mixed?.commands.has('SCRIPT|FLUSH')).toBe(true);
+    expect(mixed?.commands.has('CLIENT|ID')).toBe(true);
+    expect(mixed?.forkliftScriptsOnly).toBe(true);
+    const plain = loadGatewayConfig({ ...env, FORKLIFT_GATEWAY_ALLOW: 'get, eval' }).allow;
+    expect(plain?.forkliftScriptsOnly).toBe(false);
+  });
+
+  it('reads and validates the script time limit', () => {
+    expect(loadGatewayConfig(env).scriptTimeoutMs).toBe(5_000);
+    expect(
+      loadGatewayConfig({ ...env, FORKLIFT_GATEWAY_SCRIPT_TIMEOUT_MS: ' 1500 ' }).scriptTimeoutMs,
+    ).toBe(1_500);
+    for (const bad of ['0', '1.5', '5s', '3600001']) {
+      expect(() => loadGatewayConfig({ ...env, FORKLIFT_GATEWAY_SCRIPT_TIMEOUT_MS: bad })).toThrow(
+        new RegExp(
+          `^FORKLIFT_GATEWAY_SCRIPT_TIMEOUT_MS: must be a positive integer .*got '${bad}'`,
+        ),
+      );
+    }
+  });
+
+  it('refuses allowlist entries naming no command the gateway knows', () => {
+    for (const bad of ['gett', 'script nosuch', 'get|x']) {
+      expect(() =>
+        loadGatewayConfig({ ...env, FORKLIFT_GATEWAY_ALLOW: `forklift,${bad}` }),
+      ).toThrow(
+        new RegExp(
+          `^FORKLIFT_GATEWAY_ALLOW: '${bad.replace('|', '\\|')}' is not a command the gateway knows`,
+        ),
+      );
+    }
   });
 });
 
@@ -146,7 +176,10 @@ describe('command policy', () => {
     expect(refusal(['xread', 'streams', 'block', '0'])).toBeNull();
     expect(refusal(['XREAD', 'BLOCK', '0', 'STREAMS', 's', '$'])).toMatch(/blocking/);
     expect(refusal(['client', 'id'])).toMatch(/shared connection/);
-    const policy = new CommandPolicy(new Set(['GET', 'SCRIPT|LOAD']));
+    const policy = new CommandPolicy({
+      commands: new Set(['GET', 'SCRIPT|LOAD']),
+      forkliftScriptsOnly: false,
+    });
     expect(policy.check(['get', 'k'], 'full')).toBeNull();
     expect(policy.check(['script', 'load', 'x'], 'full')).toBeNull();
     expect(policy.check(['script', 'flush'], 'full')).toMatch(
@@ -172,7 +205,8 @@ describe('command policy', () => {
     }
     for (const command of flagged) expect(READ_ONLY_COMMANDS.has(command), command).toBe(true);
     for (const command of READ_ONLY_COMMANDS) {
-      expect(flagged.has(command) || READ_ONLY_EXTRAS.includes(command), command).toBe(true);
+      const sse = command === 'SUBSCRIBE' || command === 'PSUBSCRIBE';
+      expect(flagged.has(command) || READ_ONLY_EXTRAS.includes(command) || sse, command).toBe(true);
       expect(known.has(command), `${command} exists`).toBe(true);
     }
   });

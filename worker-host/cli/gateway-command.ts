@@ -23,7 +23,11 @@ environment:
   FORKLIFT_GATEWAY_READONLY_TOKENS  comma-separated tokens limited to read commands
   FORKLIFT_GATEWAY_ALLOW            comma-separated command allowlist (NAME or NAME|SUB),
                                     or 'forklift' for exactly what Forklift's edge uses
+                                    (Lua limited to Forklift's own scripts; recommended)
   FORKLIFT_GATEWAY_MAX_BODY_BYTES   request body limit in bytes (default 1048576)
+  FORKLIFT_GATEWAY_SCRIPT_TIMEOUT_MS  Lua scripts running longer are killed (default 5000)
+  FORKLIFT_GATEWAY_MAX_SUBSCRIBER_BUFFER_BYTES  an SSE subscriber this far behind is dropped
+                                      (default 1048576)
   FORKLIFT_LOG_LEVEL                pino level: fatal, error, warn, info, debug (default info)
 `;
 

@@ -41,6 +41,7 @@ import {
   pathCommand,
   pathSegments,
 } from './request.js';
+import { ScriptWatchdog } from './script-watchdog.js';
 import { openSubscription, type SubscribeKind, Subscriptions } from './sse.js';
 
 /** What the app needs; the pool and logger are owned by the caller. */
@@ -70,9 +71,16 @@ function summarize(commands: readonly (readonly CommandArg[])[]): string {
  */
 export function createGatewayApp(options: GatewayAppOptions): Hono<Env> {
   const { config, pool, logger } = options;
-  const subscriptions = options.subscriptions ?? new Subscriptions();
+  const subscriptions =
+    options.subscriptions ??
+    new Subscriptions({ maxBufferedBytes: config.maxSubscriberBufferBytes });
   const authenticate = createAuthenticator(config.tokens, config.readonlyTokens);
   const policy = new CommandPolicy(config.allow);
+  const watchdog = new ScriptWatchdog({
+    timeoutMs: config.scriptTimeoutMs,
+    control: () => pool.controlConnection(),
+    logger,
+  });
   const app = new Hono<Env>();
 
   app.use(async (c, next) => {
@@ -125,7 +133,7 @@ export function createGatewayApp(options: GatewayAppOptions): Hono<Env> {
     c.set('summary', summarize([command]));
     const denied = policy.check(command, c.get('access'));
     if (denied !== null) return json(c, 400, errorBody(denied));
-    const outcome = await runCommand(pool.sharedConnection(), command);
+    const outcome = await runCommand(pool.sharedConnection(), command, watchdog);
     return outcome.ok
       ? json(c, 200, resultBody(outcome.reply, wantsBase64(c)))
       : json(c, 400, errorBody(outcome.error));
@@ -143,7 +151,8 @@ export function createGatewayApp(options: GatewayAppOptions): Hono<Env> {
     c.set('summary', summarize(commands));
     const denials = commands.map((command) => policy.check(command, c.get('access')));
     const allowed = commands.filter((_, i) => denials[i] === null);
-    const ran = allowed.length > 0 ? await runPipeline(pool.sharedConnection(), allowed) : [];
+    const ran =
+      allowed.length > 0 ? await runPipeline(pool.sharedConnection(), allowed, watchdog) : [];
     let next = 0;
     const items = denials.map(
       (denied): ItemOutcome =>
@@ -166,7 +175,7 @@ export function createGatewayApp(options: GatewayAppOptions): Hono<Env> {
     const conn = await pool.lease();
     let reusable = false;
     try {
-      const result = await runTransaction(conn, commands);
+      const result = await runTransaction(conn, commands, watchdog);
       reusable = result.reusable;
       const { outcome } = result;
       return outcome.committed

@@ -1,16 +1,36 @@
 /**
- * Which commands the gateway runs, for whom.
- *
- * Three independent checks, in this order:
- * 1. Refused for everyone: commands that would corrupt or stall a pooled connection (blocking
- *    commands, connection state, pub/sub mode, MULTI/EXEC outside `/multi-exec`, MONITOR,
- *    replication), and server administration (SHUTDOWN, CONFIG, DEBUG, ACL, REPLICAOF, ...).
- *    The gateway answers these itself; Redis never sees them.
- * 2. The deployment's allowlist (`FORKLIFT_GATEWAY_ALLOW`), if set.
- * 3. Read-only tokens: only commands Redis flags `readonly`, plus a few harmless ones.
+ * Which commands the gateway runs, for whom. The classification itself is the table in
+ * command-table.ts; this module applies it, in this order:
+ * 1. Unclassified (not in the table): refused for everyone, `ERR unknown command …`.
+ * 2. Refused for everyone: commands that would corrupt or stall a pooled connection (blocking
+ *    commands, connection state and modes such as SCRIPT DEBUG, pub/sub mode, MULTI/EXEC outside
+ *    `/multi-exec`, MONITOR, replication), server administration, SCRIPT/FUNCTION KILL. The
+ *    gateway answers these itself; Redis never sees them.
+ * 3. The deployment's allowlist (`FORKLIFT_GATEWAY_ALLOW`), if set.
+ * 4. Read-only tokens: only commands the table marks `any`.
+ * 5. Lua: a read-only token may run only Forklift's read-only scripts (EVAL_RO / EVALSHA_RO);
+ *    under the `forklift` preset, EVAL*, EVALSHA* and SCRIPT LOAD accept only Forklift's own
+ *    scripts (forklift-scripts.ts).
  *
  * A refusal is a Redis-style error text (`ERR …` / `NOPERM …`), answered like a Redis error.
  */
+import {
+  type Classified,
+  COMMAND_TABLE,
+  CONTAINER_COMMANDS,
+  classify,
+  type LuaUse,
+  READ_ONLY_EXTRAS,
+  REASONS,
+} from './command-table.js';
+import type { AllowList } from './config.js';
+import {
+  FORKLIFT_CLIENT_SCRIPTS,
+  forkliftScriptByBody,
+  forkliftScriptBySha,
+} from './forklift-scripts.js';
+
+export { READ_ONLY_EXTRAS };
 
 /** Full access or read commands only. */
 export type Access = 'full' | 'readonly';
@@ -23,106 +43,18 @@ function word(arg: CommandArg | undefined): string | undefined {
   return typeof arg === 'string' || arg === undefined ? arg : arg.toString('latin1');
 }
 
-/** Commands whose second argument names a subcommand that decides the classification. */
-const CONTAINER_COMMANDS: ReadonlySet<string> = new Set([
-  'ACL',
-  'CLIENT',
-  'CLUSTER',
-  'COMMAND',
-  'CONFIG',
-  'FUNCTION',
-  'LATENCY',
-  'MEMORY',
-  'MODULE',
-  'OBJECT',
-  'PUBSUB',
-  'SCRIPT',
-  'SLOWLOG',
-  'XGROUP',
-  'XINFO',
-]);
-
-const BLOCKING = 'blocking commands would stall a shared connection';
-const STATE = 'it would change the state of a shared connection';
-
-/** Commands refused outright, with the reason shown to the caller. */
-const REFUSED_COMMANDS: ReadonlyMap<string, string> = new Map([
-  ...['BLPOP', 'BRPOP', 'BRPOPLPUSH', 'BLMOVE', 'BLMPOP', 'BZPOPMIN', 'BZPOPMAX', 'BZMPOP'].map(
-    (c) => [c, BLOCKING] as const,
-  ),
-  ['WAIT', BLOCKING],
-  ['WAITAOF', BLOCKING],
-  ...['SELECT', 'AUTH', 'HELLO', 'RESET', 'QUIT', 'CLIENT', 'READONLY', 'READWRITE'].map(
-    (c) => [c, STATE] as const,
-  ),
-  ['MONITOR', 'it would turn a shared connection into a monitor stream'],
-  ...['SYNC', 'PSYNC', 'REPLCONF'].map(
-    (c) => [c, 'it would turn a shared connection into a replication stream'] as const,
-  ),
-  ...['SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE', 'SUNSUBSCRIBE'].map(
-    (c) =>
-      [c, 'use POST /subscribe/<channel> or /psubscribe/<pattern> (server-sent events)'] as const,
-  ),
-  ...['MULTI', 'EXEC', 'DISCARD', 'WATCH', 'UNWATCH'].map(
-    (c) => [c, 'send the whole transaction to POST /multi-exec'] as const,
-  ),
-  // Server administration is not part of a data API (Upstash does not offer it either): a
-  // leaked REST token must not be able to stop, reconfigure or re-point the server.
-  ...[
-    'SHUTDOWN',
-    'DEBUG',
-    'CONFIG',
-    'MODULE',
-    'ACL',
-    'REPLICAOF',
-    'SLAVEOF',
-    'FAILOVER',
-    'MIGRATE',
-    'SAVE',
-    'BGSAVE',
-    'BGREWRITEAOF',
-    'SWAPDB',
-  ].map((c) => [c, 'server administration is not offered over REST'] as const),
-]);
-
-/** Unflagged commands a read-only token may still run: they read no data, or only metadata. */
-export const READ_ONLY_EXTRAS: readonly string[] = Object.freeze([
-  'PING',
-  'ECHO',
-  'TIME',
-  'SCRIPT|EXISTS',
-  'FUNCTION|LIST',
-  'FUNCTION|STATS',
-  'FUNCTION|DUMP',
-  'PUBSUB|CHANNELS',
-  'PUBSUB|NUMSUB',
-  'PUBSUB|NUMPAT',
-  'PUBSUB|SHARDCHANNELS',
-  'PUBSUB|SHARDNUMSUB',
-  // SSE streams only: `/subscribe/<channel>` and `/psubscribe/<pattern>`
-  'SUBSCRIBE',
-  'PSUBSCRIBE',
-]);
+/** SSE streams only (`/subscribe/<channel>`, `/psubscribe/<pattern>`): every token may open one. */
+const SSE_COMMANDS: readonly string[] = ['SUBSCRIBE', 'PSUBSCRIBE'];
 
 /**
- * Commands a read-only token may run: every Redis 7.0 command (or `NAME|SUB`) flagged
- * `readonly`, plus harmless ones that touch no data. A test checks this list against
- * `COMMAND INFO` of the live server.
+ * Commands a read-only token may run: every command (or `NAME|SUB`) the table marks `any`
+ * (those Redis flags `readonly`, plus {@link READ_ONLY_EXTRAS}), and the SSE subscriptions.
  */
 export const READ_ONLY_COMMANDS: ReadonlySet<string> = new Set([
-  // flagged `readonly` by Redis 7.0
-  ...'BITCOUNT BITFIELD_RO BITPOS DBSIZE DUMP EVAL_RO EVALSHA_RO EXISTS EXPIRETIME FCALL_RO GEODIST GEOHASH GEOPOS GEORADIUS_RO GEORADIUSBYMEMBER_RO GEOSEARCH GET GETBIT GETRANGE HEXISTS HGET HGETALL HKEYS HLEN HMGET HRANDFIELD HSCAN HSTRLEN HVALS KEYS LCS LINDEX LLEN LOLWUT LPOS LRANGE MGET PEXPIRETIME PFCOUNT PTTL RANDOMKEY SCAN SCARD SDIFF SINTER SINTERCARD SISMEMBER SMEMBERS SMISMEMBER SORT_RO SRANDMEMBER SSCAN STRLEN SUBSTR SUNION TOUCH TTL TYPE XLEN XPENDING XRANGE XREAD XREVRANGE ZCARD ZCOUNT ZDIFF ZINTER ZINTERCARD ZLEXCOUNT ZMSCORE ZRANDMEMBER ZRANGE ZRANGEBYLEX ZRANGEBYSCORE ZRANK ZREVRANGE ZREVRANGEBYLEX ZREVRANGEBYSCORE ZREVRANK ZSCAN ZSCORE ZUNION'.split(
-    ' ',
+  ...[...COMMAND_TABLE].flatMap(([name, rule]) =>
+    rule.kind === 'run' && rule.audience === 'any' ? [name] : [],
   ),
-  'MEMORY|USAGE',
-  'OBJECT|ENCODING',
-  'OBJECT|FREQ',
-  'OBJECT|IDLETIME',
-  'OBJECT|REFCOUNT',
-  'XINFO|CONSUMERS',
-  'XINFO|GROUPS',
-  'XINFO|STREAM',
-  ...READ_ONLY_EXTRAS,
+  ...SSE_COMMANDS,
 ]);
 
 /** Command name and, for container commands, the subcommand; both upper-cased. */
@@ -143,6 +75,9 @@ function display({ name, sub }: CommandName): string {
   return (sub === undefined ? name : `${name}|${sub}`).toLowerCase();
 }
 
+/** At most 128 characters of a caller's argument, for an error text. */
+const clip = (text: string | undefined): string => (text ?? '').slice(0, 128);
+
 /** XREAD / XREADGROUP with a BLOCK option before STREAMS. */
 function isBlockingRead(name: string, args: readonly CommandArg[]): boolean {
   if (name !== 'XREAD' && name !== 'XREADGROUP') return false;
@@ -154,15 +89,49 @@ function isBlockingRead(name: string, args: readonly CommandArg[]): boolean {
   return false;
 }
 
+const UNCLASSIFIED = 'the REST gateway refuses commands it has not classified';
+
+/** The refusal text for a command the table does not classify. */
+function unclassified(args: readonly CommandArg[], cn: CommandName): string {
+  return cn.sub !== undefined && COMMAND_TABLE.has(cn.name)
+    ? `ERR unknown subcommand '${clip(word(args[1]))}' of '${cn.name.toLowerCase()}': ${UNCLASSIFIED}`
+    : `ERR unknown command '${clip(word(args[0]))}': ${UNCLASSIFIED}`;
+}
+
+/** The classification, or the refusal text for everyone. */
+function classifyOrRefuse(args: readonly CommandArg[], cn: CommandName): Classified | string {
+  const found = classify(cn.name, cn.sub);
+  if (found === null) return unclassified(args, cn);
+  const { key, rule } = found;
+  const reason =
+    rule.kind === 'refused' ? rule.reason : isBlockingRead(cn.name, args) ? REASONS.blocking : null;
+  if (reason === null) return found;
+  return `ERR command '${key.toLowerCase()}' is not supported by the REST gateway: ${reason}`;
+}
+
 /**
- * Why the gateway refuses this command for everyone, or `null` if it may run.
+ * Why the gateway refuses this command for everyone (refused or unclassified), or `null` if it
+ * may run for someone.
  * @example refusal(['blpop', 'q', '0']) // "ERR command 'blpop' is not supported …"
  */
 export function refusal(args: readonly CommandArg[]): string | null {
-  const cn = commandName(args);
-  const reason = REFUSED_COMMANDS.get(cn.name) ?? (isBlockingRead(cn.name, args) ? BLOCKING : null);
-  if (reason === null) return null;
-  return `ERR command '${cn.name.toLowerCase()}' is not supported by the REST gateway: ${reason}`;
+  const outcome = classifyOrRefuse(args, commandName(args));
+  return typeof outcome === 'string' ? outcome : null;
+}
+
+/**
+ * Which kill command stops this command's Lua if it runs too long: `SCRIPT` (EVAL*), `FUNCTION`
+ * (FCALL*), or `null` when it runs no Lua.
+ */
+export function scriptKillKind(args: readonly CommandArg[]): 'SCRIPT' | 'FUNCTION' | null {
+  const first = word(args[0]);
+  // Cheap pre-check: every Lua-running command starts with E or F.
+  const c = first?.charCodeAt(0) ?? 0;
+  if (c !== 69 && c !== 101 && c !== 70 && c !== 102) return null;
+  const found = classify(first?.toUpperCase() ?? '', undefined);
+  const lua = found?.rule.kind === 'run' ? found.rule.lua : undefined;
+  if (lua === 'eval' || lua === 'evalsha') return 'SCRIPT';
+  return lua === 'fcall' ? 'FUNCTION' : null;
 }
 
 /** Whether `set` holds the command itself or its `NAME|SUB` form. */
@@ -170,10 +139,17 @@ function listed(set: ReadonlySet<string>, { name, sub }: CommandName): boolean {
   return set.has(name) || (sub !== undefined && set.has(`${name}|${sub}`));
 }
 
+const names = (readOnly: boolean): string =>
+  FORKLIFT_CLIENT_SCRIPTS.filter((s) => s.readOnly || !readOnly)
+    .map((s) => s.name)
+    .join(', ');
+const ALL_SCRIPT_NAMES = names(false);
+const READ_ONLY_SCRIPT_NAMES = names(true);
+
 /** Decides, per command, whether a caller may run it. */
 export class CommandPolicy {
-  /** @param allow upper-cased `NAME` / `NAME|SUB` entries, or `null` for no allowlist. */
-  constructor(private readonly allow: ReadonlySet<string> | null) {}
+  /** @param allow the parsed allowlist, or `null` for no allowlist. */
+  constructor(private readonly allow: AllowList | null) {}
 
   /**
    * The error text to answer instead of running the command, or `null` to run it.
@@ -181,19 +157,52 @@ export class CommandPolicy {
    */
   check(args: readonly CommandArg[], access: Access): string | null {
     if (args.length === 0 || args[0]?.length === 0) return 'ERR empty command';
-    const refused = refusal(args);
-    if (refused !== null) return refused;
-    return this.permission(commandName(args), access);
+    const cn = commandName(args);
+    const found = classifyOrRefuse(args, cn);
+    if (typeof found === 'string') return found;
+    const denied = this.permission(cn, access);
+    if (denied !== null) return denied;
+    const { rule } = found;
+    return rule.kind === 'run' && rule.lua !== undefined
+      ? this.lua(rule.lua, args, cn, access)
+      : null;
   }
 
-  /** Allowlist and read-only checks only (for SSE subscribe, which is not a pooled command). */
+  /** Allowlist and read-only checks only (also for SSE subscribe, which is not a pooled command). */
   permission(cn: CommandName, access: Access): string | null {
-    if (this.allow !== null && !listed(this.allow, cn)) {
+    if (this.allow !== null && !listed(this.allow.commands, cn)) {
       return `NOPERM command '${display(cn)}' is not in this gateway's allowlist`;
     }
     if (access === 'readonly' && !listed(READ_ONLY_COMMANDS, cn)) {
       return `NOPERM this user has no permissions to run the '${display(cn)}' command`;
     }
     return null;
+  }
+
+  /** The script rules: which Lua a read-only token, or a token under the preset, may run. */
+  private lua(
+    use: LuaUse,
+    args: readonly CommandArg[],
+    cn: CommandName,
+    access: Access,
+  ): string | null {
+    // FCALL runs only functions a full token loaded earlier; FUNCTION LOAD is not in the preset.
+    if (use === 'fcall') return null;
+    const readOnly = access === 'readonly';
+    if (!readOnly && !this.allow?.forkliftScriptsOnly) return null;
+    const script =
+      use === 'evalsha'
+        ? forkliftScriptBySha(args[1])
+        : forkliftScriptByBody(use === 'load' ? args[2] : args[1]);
+    if (readOnly) {
+      if (script?.readOnly) return null;
+      return `NOPERM read-only tokens may run only Forklift's read-only scripts (${READ_ONLY_SCRIPT_NAMES}); '${display(cn)}' was given another script`;
+    }
+    if (script !== null) return null;
+    const given =
+      use === 'evalsha'
+        ? `the SHA1 '${clip(word(args[1]))}' names none of them`
+        : 'this script is not one of them';
+    return `NOPERM FORKLIFT_GATEWAY_ALLOW=forklift lets '${display(cn)}' run only Forklift's own scripts (${ALL_SCRIPT_NAMES}); ${given}`;
   }
 }

@@ -6,11 +6,15 @@
  * tokens, which are never echoed).
  */
 import { z } from 'zod';
+import { CONTAINER_COMMANDS, classify } from './command-table.js';
 
 /**
- * The commands Forklift's edge sends, selected by `FORKLIFT_GATEWAY_ALLOW=forklift`. Entries are
- * a command name, or `NAME|SUBCOMMAND` to allow one subcommand only. Edit here when the edge
- * starts using another command.
+ * The commands Forklift's REST clients send, selected by `FORKLIFT_GATEWAY_ALLOW=forklift`:
+ * the edge runs its scripts with EVALSHA and falls back to EVAL on NOSCRIPT (shared/script-runner.ts);
+ * read-only clients use the `_RO` forms, `createScript`-style clients SCRIPT LOAD / SCRIPT EXISTS,
+ * probes PING. Under the preset every Lua command is limited to Forklift's own scripts
+ * (forklift-scripts.ts). Entries are a command name, or `NAME|SUBCOMMAND` to allow one
+ * subcommand only. Edit here when the edge starts using another command.
  */
 export const FORKLIFT_EDGE_COMMANDS: readonly string[] = Object.freeze([
   'EVALSHA',
@@ -19,15 +23,19 @@ export const FORKLIFT_EDGE_COMMANDS: readonly string[] = Object.freeze([
   'EVAL_RO',
   'SCRIPT|LOAD',
   'SCRIPT|EXISTS',
-  'HGETALL',
-  'HMGET',
-  'HGET',
-  'LLEN',
-  'ZCARD',
-  'GET',
   'PING',
-  'ECHO',
 ]);
+
+/** A parsed `FORKLIFT_GATEWAY_ALLOW`. */
+export interface AllowList {
+  /** Upper-cased `NAME` or `NAME|SUB` entries. */
+  readonly commands: ReadonlySet<string>;
+  /**
+   * True when the list holds the `forklift` preset: EVAL, EVALSHA, their `_RO` forms and
+   * SCRIPT LOAD then accept only Forklift's own scripts, even if listed again explicitly.
+   */
+  readonly forkliftScriptsOnly: boolean;
+}
 
 /** Everything the gateway needs to run. Build it with {@link loadGatewayConfig} or by hand in tests. */
 export interface GatewayConfig {
@@ -38,10 +46,15 @@ export interface GatewayConfig {
   /** Bearer tokens limited to read commands (`FORKLIFT_GATEWAY_READONLY_TOKENS`). @default [] */
   readonlyTokens: readonly string[];
   /**
-   * Upper-cased `NAME` or `NAME|SUB` entries; `null` allows every command the gateway supports
+   * The command allowlist; `null` allows every command the gateway supports
    * (`FORKLIFT_GATEWAY_ALLOW`). @default null
    */
-  allow: ReadonlySet<string> | null;
+  allow: AllowList | null;
+  /**
+   * How long a Lua script (EVAL*, FCALL*) sent by the gateway may run before the gateway kills
+   * it with SCRIPT KILL / FUNCTION KILL (`FORKLIFT_GATEWAY_SCRIPT_TIMEOUT_MS`). @default 5000
+   */
+  scriptTimeoutMs: number;
   /** Largest accepted request body in bytes; above it the answer is 413. @default 1048576 */
   maxBodyBytes: number;
   /** TCP port to listen on; 0 picks a free one (`--port`). @default 8079 */
@@ -54,6 +67,12 @@ export interface GatewayConfig {
   maxTransactionConnections: number;
   /** Most concurrent `/subscribe` and `/psubscribe` streams (one Redis connection each). @default 256 */
   maxSubscribers: number;
+  /**
+   * Most bytes that may wait in the gateway for one SSE subscriber that reads slower than its
+   * messages arrive; past it the subscriber is dropped (`FORKLIFT_GATEWAY_MAX_SUBSCRIBER_BUFFER_BYTES`).
+   * @default 1048576
+   */
+  maxSubscriberBufferBytes: number;
   /** How long shutdown waits for in-flight requests before cutting them. @default 10000 */
   shutdownTimeoutMs: number;
   /** pino level of the gateway's logs (`FORKLIFT_LOG_LEVEL`). @default 'info' */
@@ -75,11 +94,13 @@ export class GatewayConfigError extends Error {
 const GATEWAY_DEFAULTS = Object.freeze({
   redisUrl: 'redis://127.0.0.1:6379',
   maxBodyBytes: 1_048_576,
+  scriptTimeoutMs: 5_000,
   port: 8079,
   host: '127.0.0.1',
   poolSize: 4,
   maxTransactionConnections: 8,
   maxSubscribers: 256,
+  maxSubscriberBufferBytes: 1_048_576,
   shutdownTimeoutMs: 10_000,
   logLevel: 'info' as LogLevel,
 });
@@ -99,15 +120,20 @@ function tokenList(name: string, raw: string | undefined): string[] {
 
 /**
  * Parses an allowlist: comma-separated `NAME` or `NAME|SUB` (a space also separates the
- * subcommand), case-insensitive; the entry `forklift` expands to {@link FORKLIFT_EDGE_COMMANDS}.
+ * subcommand), case-insensitive; the entry `forklift` expands to {@link FORKLIFT_EDGE_COMMANDS}
+ * and limits Lua to Forklift's own scripts.
+ * @throws {GatewayConfigError} on a malformed entry or a command the gateway does not know.
+ * @example parseAllowList('forklift, publish').commands.has('PUBLISH') // true
  */
-export function parseAllowList(raw: string): Set<string> {
-  const out = new Set<string>();
+export function parseAllowList(raw: string): AllowList {
+  const commands = new Set<string>();
+  let forkliftScriptsOnly = false;
   for (const part of raw.split(',')) {
     const entry = part.trim().toUpperCase().replace(/\s+/g, '|');
     if (entry === '') continue;
     if (entry === 'FORKLIFT') {
-      for (const c of FORKLIFT_EDGE_COMMANDS) out.add(c);
+      for (const c of FORKLIFT_EDGE_COMMANDS) commands.add(c);
+      forkliftScriptsOnly = true;
       continue;
     }
     if (!COMMAND_ENTRY.test(entry)) {
@@ -115,12 +141,18 @@ export function parseAllowList(raw: string): Set<string> {
         `FORKLIFT_GATEWAY_ALLOW: '${part.trim()}' is not a command name (use NAME or NAME|SUBCOMMAND)`,
       );
     }
-    out.add(entry);
+    const [name = '', sub] = entry.split('|');
+    if (classify(name, sub) === null || (sub !== undefined && !CONTAINER_COMMANDS.has(name))) {
+      throw new GatewayConfigError(
+        `FORKLIFT_GATEWAY_ALLOW: '${part.trim()}' is not a command the gateway knows`,
+      );
+    }
+    commands.add(entry);
   }
-  if (out.size === 0) {
+  if (commands.size === 0) {
     throw new GatewayConfigError('FORKLIFT_GATEWAY_ALLOW is set but lists no command');
   }
-  return out;
+  return { commands, forkliftScriptsOnly };
 }
 
 function describe(issue: z.core.$ZodIssue | undefined): string {
@@ -150,6 +182,11 @@ const bodySchema = intString(
   1,
   1024 * 1024 * 1024,
   'a positive integer number of bytes (at most 1 GiB)',
+);
+const scriptTimeoutSchema = intString(
+  1,
+  3_600_000,
+  'a positive integer number of milliseconds (at most 3600000)',
 );
 const logLevelSchema = z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` });
 const hostSchema = z
@@ -191,7 +228,9 @@ export function loadGatewayConfig(
   }
   const rawAllow = env.FORKLIFT_GATEWAY_ALLOW?.trim();
   const rawBody = env.FORKLIFT_GATEWAY_MAX_BODY_BYTES?.trim();
+  const rawBuffer = env.FORKLIFT_GATEWAY_MAX_SUBSCRIBER_BUFFER_BYTES?.trim();
   const rawUrl = env.REDIS_URL?.trim();
+  const rawScriptTimeout = env.FORKLIFT_GATEWAY_SCRIPT_TIMEOUT_MS?.trim();
   const rawLevel = env.FORKLIFT_LOG_LEVEL?.trim().toLowerCase();
   return {
     ...GATEWAY_DEFAULTS,
@@ -202,6 +241,12 @@ export function loadGatewayConfig(
     maxBodyBytes: rawBody
       ? parseWith(bodySchema, 'FORKLIFT_GATEWAY_MAX_BODY_BYTES', rawBody)
       : GATEWAY_DEFAULTS.maxBodyBytes,
+    maxSubscriberBufferBytes: rawBuffer
+      ? parseWith(bodySchema, 'FORKLIFT_GATEWAY_MAX_SUBSCRIBER_BUFFER_BYTES', rawBuffer)
+      : GATEWAY_DEFAULTS.maxSubscriberBufferBytes,
+    scriptTimeoutMs: rawScriptTimeout
+      ? parseWith(scriptTimeoutSchema, 'FORKLIFT_GATEWAY_SCRIPT_TIMEOUT_MS', rawScriptTimeout)
+      : GATEWAY_DEFAULTS.scriptTimeoutMs,
     port:
       flags.port !== undefined
         ? parseWith(portSchema, '--port', flags.port)

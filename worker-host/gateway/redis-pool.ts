@@ -7,6 +7,8 @@
  * - `/multi-exec` leases a connection exclusively (created on demand up to a cap, then reused),
  *   so no other request's command can fall between MULTI and EXEC.
  * - Each SSE subscription gets a connection of its own.
+ * - One control connection never carries a request's command: the script watchdog sends
+ *   SCRIPT KILL / FUNCTION KILL on it, which works while the others wait behind a busy script.
  *
  * Every connection talks RESP2 with buffer replies and integers as exact digits. Nothing is
  * queued while Redis is away (`enableOfflineQueue: false`), nothing is retried or re-sent after
@@ -78,6 +80,7 @@ function whenReady(conn: Redis): Promise<void> {
 /** Owns every Redis connection of one gateway. */
 export class RedisPool {
   private readonly shared: Redis[];
+  private readonly control: Redis;
   private next = 0;
   private readonly idle: Redis[] = [];
   private readonly leased = new Set<Redis>();
@@ -90,10 +93,13 @@ export class RedisPool {
 
   constructor(private readonly options: RedisPoolOptions) {
     this.shared = Array.from({ length: options.poolSize }, () => this.create('shared'));
+    // Made now, not on first use, and ready as soon as it connects (no INFO ready check, which
+    // Redis answers BUSY while a script runs): it must be usable exactly when Redis is stuck.
+    this.control = this.create('control', { enableReadyCheck: false });
   }
 
-  private create(role: string): Redis {
-    const conn = new Redis(this.options.redisUrl, connectionOptions(role));
+  private create(role: string, extra: RedisOptions = {}): Redis {
+    const conn = new Redis(this.options.redisUrl, { ...connectionOptions(role), ...extra });
     conn.on('error', (error: Error) => {
       // One line per distinct failure, not one per reconnect attempt of every connection.
       if (error.message !== this.lastWarning) {
@@ -136,6 +142,11 @@ export class RedisPool {
     throw new RedisUnavailableError(
       `Redis is unavailable (connection ${this.shared[0]?.status ?? 'missing'})`,
     );
+  }
+
+  /** The control connection (for SCRIPT KILL / FUNCTION KILL only); it may not be ready. */
+  controlConnection(): Redis {
+    return this.control;
   }
 
   /**
@@ -217,7 +228,7 @@ export class RedisPool {
     for (const waiter of this.waiters.splice(0)) {
       waiter.reject(new RedisUnavailableError('the gateway is shutting down'));
     }
-    const all = [...this.shared, ...this.idle, ...this.leased, ...this.dedicated];
+    const all = [...this.shared, this.control, ...this.idle, ...this.leased, ...this.dedicated];
     this.idle.length = 0;
     this.leased.clear();
     this.dedicated.clear();

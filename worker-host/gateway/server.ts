@@ -58,7 +58,7 @@ export async function startGateway(
 ): Promise<RunningGateway> {
   const logger = options.logger ?? pino({ name: 'forklift-gateway', level: config.logLevel });
   const pool = new RedisPool({ ...config, logger });
-  const subscriptions = new Subscriptions();
+  const subscriptions = new Subscriptions({ maxBufferedBytes: config.maxSubscriberBufferBytes });
   const app = createGatewayApp({ config, pool, logger, subscriptions });
   const server = createAdaptorServer({
     fetch: app.fetch,
