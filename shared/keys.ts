@@ -10,7 +10,7 @@
  * | `forklift:{q}:delayed`             | zset   | ids of `delayed` and `failed` tasks, scored by run-at|
  * | `forklift:{q}:active`              | zset   | ids of `active` tasks, scored by lease deadline (ms) |
  * | `forklift:{q}:dead`                | zset   | ids of `dead` tasks, scored by death time (ms)       |
- * | `forklift:{q}:stats`               | hash   | running totals: enqueued, succeeded, failed, ...     |
+ * | `forklift:{q}:stats`               | hash   | running totals: enqueued, succeeded, failed, ...; the dead-index sweep position |
  * | `forklift:{q}:signal`              | list   | at most one wake-up marker for blocked hosts (BLPOP) |
  * | `forklift:{q}:hosts`               | zset   | live worker hosts, scored by heartbeat expiry (ms)   |
  * | `forklift:{q}:host:<host>`         | hash   | a host's description (pid, concurrency, ...), TTL    |

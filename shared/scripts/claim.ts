@@ -30,15 +30,7 @@ promote_due(now, ${PROMOTE_BATCH})
 
 local out = { -1 }
 if host_alive(host, now) then
-  local leased, more = {}, true
-  for i = 5, #ARGV do
-    local got, popped = fill_token(host, ARGV[i], order, now, lease_ms, {}, more, false)
-    if got then
-      leased[#leased + 1] = got
-    elseif popped then
-      more = false
-    end
-  end
+  local leased = fill_tokens(host, { unpack(ARGV, 5) }, order, now, lease_ms, {}, {})
   if #leased > 0 then out[2] = encode_leased(leased) end
   -- Work is left and this host is full: let another blocked host have it.
   if #leased > 0 and #leased == #ARGV - 4 and any_queued() then wake_one() end

@@ -9,7 +9,11 @@ export interface LuaScript {
   readonly name: string;
   /** The full Lua source sent to Redis (header comment, shared prelude, body). */
   readonly source: string;
-  /** True when the script never writes (the gateway may serve it to read-only tokens). */
+  /**
+   * True when the script is safe to run as EVAL_RO: it changes nothing, or only tidies what a
+   * read-only run may skip (list-dead drops stale ids with pcall). The gateway serves such scripts
+   * to read-only tokens.
+   */
   readonly readOnly: boolean;
 }
 

@@ -119,15 +119,7 @@ if #releases > 0 then wake_one() end
 
 if alive and mode == 'lease' then
   if ARGV[6] == '1' then promote_due(now, ${PROMOTE_ON_FINISH}) end
-  local leased, more = {}, true
-  for _, token in ipairs(tokens) do
-    local got, popped = fill_token(host, token, order, now, lease_ms, ended, more, freed[token])
-    if got then
-      leased[#leased + 1] = got
-    elseif popped then
-      more = false
-    end
-  end
+  local leased = fill_tokens(host, tokens, order, now, lease_ms, ended, freed)
   if #leased > 0 then out[#out + 1] = encode_leased(leased) end
 end
 return out`,

@@ -306,6 +306,22 @@ local function fill_token(host, token, order, now, lease_ms, ended, may_pop, jus
   if not got and (held or just_freed) then hold_token(host, token, '') end
   return got, true
 end
+
+-- Fills each of 'tokens' in order (see fill_token); once a lane pop finds nothing, the rest are
+-- only checked for a task an earlier execution leased them. 'freed' marks tokens whose run this
+-- execution ended. Returns the leased entries.
+local function fill_tokens(host, tokens, order, now, lease_ms, ended, freed)
+  local leased, more = {}, true
+  for _, token in ipairs(tokens) do
+    local got, popped = fill_token(host, token, order, now, lease_ms, ended, more, freed[token])
+    if got then
+      leased[#leased + 1] = got
+    elseif popped then
+      more = false
+    end
+  end
+  return leased
+end
 `;
 
 /** Ownership check used before a host changes an active task, and giving a task back. */

@@ -11,7 +11,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { type AddressInfo, createServer } from 'node:net';
 import { Redis as IORedis } from 'ioredis';
 import { pino } from 'pino';
 import {
@@ -20,6 +19,7 @@ import {
   parseAllowList,
 } from '../../worker-host/gateway/config.js';
 import { startGateway } from '../../worker-host/gateway/server.js';
+import { freePort } from './ports.js';
 
 /** A running test gateway. */
 export interface TestGateway {
@@ -82,17 +82,6 @@ export interface ThrowawayRedis {
   kill(): Promise<void>;
   /** Starts it again on the same port (empty: no persistence). */
   restart(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function untilPong(port: number): Promise<void> {

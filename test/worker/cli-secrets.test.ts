@@ -26,7 +26,6 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -34,22 +33,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dotenvLine, prepareWrangler } from '../../worker-host/cli/dev-command.js';
 import { redactRedisUrl, redactText, redisUrlSecrets } from '../../worker-host/redis/redact.js';
 import { ROOT, runForklift, TSX } from '../support/cli.js';
+import { freePort } from '../support/ports.js';
 import { deleteNamespace, testNamespace } from '../support/redis.js';
 
 /** The password every REDIS_URL here carries; it must never be printed. */
 const PASSWORD = `pw-${randomBytes(8).toString('hex')}-Zq`;
 
 /** A free TCP port on 127.0.0.1 (nothing listens there once this resolves). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A private redis-server that requires `password` (no persistence). */
 interface PasswordRedis {

@@ -11,7 +11,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,20 +19,11 @@ import { QueueClient } from '../../shared/queue-client.js';
 import { startWorkerHost, type WorkerHost } from '../../worker-host/host.js';
 import { ioredisTransport } from '../../worker-host/redis/ioredis-transport.js';
 import { FIXTURE_HANDLERS, fixtureTasks } from '../fixtures/handlers.js';
+import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/redis.js';
 import { sleep } from './harness.js';
 
 const WINDOW_MS = 15_000;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 describe('idle cost', () => {
   let server: ChildProcess | undefined;

@@ -16,10 +16,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { freePort } from '../../support/ports.js';
 
 /** Options of {@link startFaultRedis}. */
 export interface FaultRedisOptions {
@@ -77,17 +77,6 @@ async function removeDirectory(dir: string | undefined): Promise<void> {
   if (!dir) return;
   await rm(dir, { recursive: true, force: true });
   directories.delete(dir);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function exited(child: ChildProcess): boolean {
