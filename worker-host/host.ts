@@ -16,6 +16,12 @@
  * Then the host unregisters and disconnects. Every Redis call of a shutdown has a time limit,
  * so a shutdown ends even while Redis does not answer. `close({ force: true })` (a second
  * signal) skips the waits.
+ *
+ * Health (health.ts): with `metricsPort`, the host serves `GET /healthz` and `GET /readyz` beside
+ * `GET /metrics` (http-server.ts), from what it already tracks: no probe costs a Redis call.
+ * With `exitAfterOutageMs`, a host that has not reached Redis for that long gives up: it kills
+ * its children (nothing can be settled without Redis; their tasks are reaped as stalls once the
+ * host's TTL runs out), stops, and `stoppedByOutage` resolves (the CLI exits with code 75).
  */
 
 import { randomBytes } from 'node:crypto';
@@ -29,7 +35,9 @@ import { QueueClient } from '../shared/queue-client.js';
 import { ClaimLoop } from './claim-loop.js';
 import { HostScripts } from './engine/host-scripts.js';
 import { strictLaneOrder, weightedLaneOrder } from './engine/lane-order.js';
+import { EventLoopWatch, RedisContact, readiness, redisStaleMs } from './health.js';
 import { HostSlots, within } from './host-slots.js';
+import { type HostHttpServer, serveHostHttp } from './http-server.js';
 import { createLogger } from './logger.js';
 import { HostMetrics } from './metrics.js';
 import { ProcessPool } from './pool/pool.js';
@@ -50,8 +58,21 @@ export interface WorkerHost {
   close(options?: { force?: boolean; graceMs?: number }): Promise<void>;
   /** Pids of the live child processes. */
   pids(): number[];
-  /** The port metrics are served on, when `metricsPort` was given. */
+  /** The port metrics (and `/healthz`, `/readyz`) are served on, when `metricsPort` was given. */
   readonly metricsPort: number | undefined;
+  /**
+   * Resolves once the host has stopped by itself after a Redis outage longer than
+   * `exitAfterOutageMs` (its children killed, its connections closed); never otherwise.
+   */
+  readonly stoppedByOutage: Promise<OutageStop>;
+}
+
+/** Why a host stopped by itself (`WorkerHost.stoppedByOutage`). */
+export interface OutageStop {
+  /** How long Redis had been unreachable, ms. */
+  outageMs: number;
+  /** The last connection or call error, if one was seen. */
+  lastError: string | undefined;
 }
 
 /** Why a worker host could not start; its message names the setting or the service at fault. */
@@ -66,6 +87,9 @@ export const BUILTIN_HANDLERS = fileURLToPath(
 
 /** How long one Redis call of a shutdown may take before the host goes on without it. */
 const SHUTDOWN_CALL_MS = 3_000;
+
+/** How often the host looks at its outage clock when `exitAfterOutageMs` is set. */
+const OUTAGE_CHECK_MS = 500;
 
 /**
  * Starts a worker host; resolves once its children are ready and it is registered.
@@ -86,10 +110,18 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
 
   const onRedisError = (error: Error) =>
     hostLog.warn({ err: error.message }, 'redis connection error');
+  // When Redis last answered: fed by the upkeep calls and by the command connection's events.
+  const contact = new RedisContact(redisStaleMs(options.tickMs));
   const commands = connectRedis(options.redisUrl, {
     name: `forklift:${hostId}`,
-    onError: onRedisError,
+    onError: (error) => {
+      contact.failed(error);
+      onRedisError(error);
+    },
   });
+  // 'ready' follows the connection's ready check (an INFO reply): Redis answered.
+  commands.on('ready', () => contact.answered());
+  commands.on('close', () => contact.closed());
   const blocking = connectRedis(options.redisUrl, {
     name: `forklift:${hostId}:wait`,
     blocking: true,
@@ -142,7 +174,8 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
 
   // Start-up: a failure at any step undoes the steps before it and leaves nothing behind.
   let registered = false;
-  let metricsServer: { port: number; close(): Promise<void> } | undefined;
+  let httpServer: HostHttpServer | undefined;
+  let loopWatch: EventLoopWatch | undefined;
   try {
     await scripts.load();
     try {
@@ -170,6 +203,7 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
       );
     }
     registered = true;
+    contact.beat();
     if (options.metricsPort !== undefined) {
       const client = new QueueClient(ioredisTransport(commands), {
         queue: options.queue,
@@ -180,12 +214,33 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
         () => client.stats(),
         () => pool.pids().length,
       );
-      metricsServer = await slots.metrics.serve(options.metricsPort, options.metricsHost);
-      hostLog.info({ port: metricsServer.port }, 'metrics served at GET /metrics');
+      const watch = new EventLoopWatch();
+      loopWatch = watch;
+      httpServer = await serveHostHttp(
+        {
+          metrics: slots.metrics,
+          liveness: () => watch.report(hostId),
+          readiness: () =>
+            readiness({
+              host: hostId,
+              redis: contact,
+              children: () => ({ live: pool.readyChildren, of: options.concurrency }),
+              hostTtlMs,
+              stopping: () => slots.stopping,
+            }),
+        },
+        options.metricsPort,
+        options.metricsHost,
+      );
+      hostLog.info(
+        { port: httpServer.port },
+        'metrics served at GET /metrics, health at GET /healthz and GET /readyz',
+      );
     }
   } catch (error) {
     pool.killAll({ name: 'StartupError', message: 'start-up failed', unrecoverable: false });
-    await metricsServer?.close();
+    loopWatch?.stop();
+    await httpServer?.close();
     if (registered)
       await within(scripts.unregister(), SHUTDOWN_CALL_MS, 'unregister').catch(() => {});
     commands.disconnect();
@@ -203,6 +258,7 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
     hostTtlMs,
     log: hostLog,
     track,
+    contact,
   });
   hostLog.info(
     {
@@ -210,11 +266,28 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
       prefetch: options.prefetch,
       weights: options.weights ?? 'strict',
       leaseMs: options.leaseMs,
+      exitAfterOutageMs: options.exitAfterOutageMs ?? 'off',
     },
     'worker host started',
   );
 
   let closing: Promise<void> | undefined;
+  let resolveOutage: (stop: OutageStop) => void = () => {};
+  const stoppedByOutage = new Promise<OutageStop>((resolve) => {
+    resolveOutage = resolve;
+  });
+  const { exitAfterOutageMs } = options;
+  const outageTimer =
+    exitAfterOutageMs === undefined
+      ? undefined
+      : setInterval(() => {
+          if (closing) return;
+          const redis = contact.state();
+          if (redis.outageMs >= exitAfterOutageMs)
+            closing = giveUp(redis.outageMs, redis.lastError);
+        }, OUTAGE_CHECK_MS);
+  outageTimer?.unref();
+
   let forceNow: (() => void) | undefined;
   let isForced = false;
   const forced = new Promise<void>((resolve) => {
@@ -235,8 +308,39 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
     await Promise.race([empty, forced]);
   }
 
+  /**
+   * Stops after a Redis outage of `exitAfterOutageMs`: kills the children at once (without Redis
+   * nothing they hold can be settled or given back; once this host's TTL runs out any other
+   * host's reaper puts their tasks back at the head of their lanes, as stalls) and closes
+   * everything without a word to Redis.
+   */
+  async function giveUp(outageMs: number, lastError: string | undefined): Promise<void> {
+    slots.stopping = true;
+    clearInterval(outageTimer);
+    stopUpkeep();
+    const children = pool.pids().length;
+    hostLog.error(
+      { outageMs, exitAfterOutageMs, lastError, children, hostTtlMs },
+      `Redis has been unreachable for ${Math.round(outageMs / 1000)} s (exit after an outage of ${Math.round((exitAfterOutageMs ?? 0) / 1000)} s): killing the children and stopping; the tasks they held go back to their lanes as stalls once this host's TTL has run out`,
+    );
+    const held = pool.killAll({
+      name: 'RedisOutageError',
+      message: 'the worker host gave up after a Redis outage',
+      unrecoverable: false,
+    });
+    const tasks = held.reduce((n, loss) => n + (loss.running ? 1 : 0) + loss.waiting.length, 0);
+    void claimLoop.stop().catch(() => {});
+    loopWatch?.stop();
+    await httpServer?.close();
+    commands.disconnect();
+    blocking.disconnect();
+    hostLog.error({ tasksLeftToReap: tasks }, 'worker host stopped after a Redis outage');
+    resolveOutage({ outageMs, lastError });
+  }
+
   async function shutdown(graceMs: number): Promise<void> {
     slots.stopping = true;
+    clearInterval(outageTimer);
     hostLog.info({ graceMs }, 'shutting down: no new tasks; waiting for running ones');
     await Promise.race([claimLoop.stop(), sleep(SHUTDOWN_CALL_MS), forced]);
     pool.beginClose();
@@ -260,7 +364,8 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
     } catch (error) {
       hostLog.warn({ err: error }, 'could not unregister the host; its entry expires with its TTL');
     }
-    await metricsServer?.close();
+    loopWatch?.stop();
+    await httpServer?.close();
     await within(commands.quit(), callLimit(), 'quit').catch(() => {});
     commands.disconnect();
     blocking.disconnect();
@@ -270,7 +375,8 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
   return {
     hostId,
     pids: () => pool.pids(),
-    metricsPort: metricsServer?.port,
+    metricsPort: httpServer?.port,
+    stoppedByOutage,
     close(closeOptions = {}) {
       if (closeOptions.force) forceNow?.();
       closing ??= shutdown(closeOptions.graceMs ?? options.graceMs);

@@ -1,6 +1,6 @@
 /**
- * Prometheus metrics of a worker host (prom-client), served at `GET /metrics` when the host is
- * started with `metricsPort` (CLI: `--metrics-port`):
+ * Prometheus metrics of a worker host (prom-client), served at `GET /metrics` by http-server.ts
+ * when the host is started with `metricsPort` (CLI: `--metrics-port`):
  *
  * | metric                                   | type      | labels                  |
  * |------------------------------------------|-----------|-------------------------|
@@ -15,8 +15,6 @@
  * scrape time (one stats script call): lanes as `state="queued_high"` etc., plus `delayed` and
  * `active` across all hosts.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { QueueStats } from '../shared/queue-client.js';
 import type { EndedRun, LeasedTask, RunError } from './pool/protocol.js';
@@ -90,30 +88,5 @@ export class HostMetrics {
   private observe(type: string, outcome: string, ms: number | undefined): void {
     this.runs.inc({ queue: this.queue, type, outcome });
     if (ms !== undefined) this.durations.observe({ queue: this.queue, type }, ms / 1000);
-  }
-
-  /** Serves `GET /metrics` on `port` (0: any free port) and `host`. */
-  async serve(port: number, host: string): Promise<{ port: number; close(): Promise<void> }> {
-    const server: Server = createServer((req, res) => {
-      if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try GET /metrics\n');
-        return;
-      }
-      this.registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
-        (error: unknown) =>
-          res
-            .writeHead(503, { 'content-type': 'text/plain' })
-            .end(`metrics unavailable: ${String(error)}\n`),
-      );
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve());
-    });
-    return {
-      port: (server.address() as AddressInfo).port,
-      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-    };
   }
 }

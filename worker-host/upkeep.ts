@@ -7,9 +7,13 @@
  * A host is alive while its heartbeat is younger than its TTL, twice the lease plus a tick: a
  * Redis pause or restart of up to twice the lease takes no task from a live host, and a host that
  * died has its tasks handed on after at most that long.
+ *
+ * Every upkeep call also tells the host's `RedisContact` (health.ts) how it went, so readiness
+ * and the outage clock know when Redis last answered without a call of their own.
  */
 import type { Logger } from 'pino';
 import type { HostScripts } from './engine/host-scripts.js';
+import type { RedisContact } from './health.js';
 
 /** Options of `startUpkeep`. */
 export interface UpkeepOptions {
@@ -27,6 +31,8 @@ export interface UpkeepOptions {
   log: Logger;
   /** Keeps track of a call in flight (so shutdown can wait for it). */
   track: (promise: Promise<unknown>) => void;
+  /** Told when Redis answers an upkeep call (and of each successful heartbeat) or fails to. */
+  contact?: RedisContact | undefined;
 }
 
 /** A host's TTL for a lease and tick: twice the lease plus one tick. */
@@ -36,13 +42,14 @@ export function hostTtlFor(leaseMs: number, tickMs: number): number {
 
 /** Starts the timers and runs a first tick at once; returns a function that stops them. */
 export function startUpkeep(options: UpkeepOptions): () => void {
-  const { scripts, log } = options;
+  const { scripts, log, contact } = options;
+  const observed = <T>(call: Promise<T>): Promise<T> => contact?.observe(call) ?? call;
 
   async function renewLeases(): Promise<void> {
     const leases = options.leases();
     if (leases.length === 0) return;
     try {
-      const lost = (await scripts.renew(leases, options.leaseMs)).filter(options.holds);
+      const lost = (await observed(scripts.renew(leases, options.leaseMs))).filter(options.holds);
       if (lost.length > 0) {
         log.warn(
           { taskIds: lost },
@@ -57,9 +64,12 @@ export function startUpkeep(options: UpkeepOptions): () => void {
   async function maintain(): Promise<void> {
     try {
       const [beat, reaped] = await Promise.all([
-        scripts.heartbeat(options.hostTtlMs, options.tokens),
-        scripts.reap(options.hostTtlMs),
-        scripts.promote(),
+        observed(scripts.heartbeat(options.hostTtlMs, options.tokens)).then((beat) => {
+          contact?.beat();
+          return beat;
+        }),
+        observed(scripts.reap(options.hostTtlMs)),
+        observed(scripts.promote()),
       ]);
       if (!beat.wasAlive) {
         log.warn(

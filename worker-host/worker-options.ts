@@ -45,6 +45,15 @@ export interface WorkerOptions {
   metricsPort?: number | undefined;
   /** Address the metrics server binds. @default '127.0.0.1' */
   metricsHost?: string;
+  /**
+   * Give up after Redis has been unreachable this long (ms, at least 1 s): the host kills its
+   * children (their tasks go back to their lanes as stalls, through any other host's reaper,
+   * once this host's TTL runs out), stops, and `WorkerHost.stoppedByOutage` resolves; the CLI
+   * then exits with code 75 for its supervisor to restart it. Unreachable: a call or the
+   * connection failed and nothing answered since, or nothing answered for max(2 ticks, 5 s)
+   * (a Redis that hangs). @default off: the host waits for Redis however long it takes
+   */
+  exitAfterOutageMs?: number | undefined;
   /** This host's id. @default `<hostname>-<pid>-<random>` */
   hostId?: string | undefined;
   /** Logger. @default pino at level info */
@@ -76,6 +85,7 @@ const schema = z.object({
     .optional(),
   metricsPort: z.int().min(0).max(65_535).optional(),
   metricsHost: z.string().min(1),
+  exitAfterOutageMs: z.int().min(1_000).max(86_400_000).optional(),
 });
 
 /** Options with every default filled in. */
@@ -104,6 +114,7 @@ export function resolveWorkerOptions(input: WorkerOptions): ResolvedWorkerOption
     hostId: input.hostId,
     metricsPort: input.metricsPort,
     metricsHost: input.metricsHost ?? '127.0.0.1',
+    exitAfterOutageMs: input.exitAfterOutageMs,
   };
   const parsed = schema.safeParse(candidate);
   if (!parsed.success) {

@@ -1,9 +1,12 @@
 /**
  * `forklift worker [--queue NAME] [--concurrency N] [--prefetch N] [--weights H,N,L] [--lease S]
- *   [--grace S] [--max-tasks-per-child N] [--max-child-memory-mb M] [--handlers PATH]`
+ *   [--grace S] [--max-tasks-per-child N] [--max-child-memory-mb M] [--handlers PATH]
+ *   [--metrics-port N] [--metrics-host ADDR] [--exit-after-outage S]`
  *
  * Runs a worker host until SIGTERM or SIGINT: the first signal shuts down gracefully (exit 0),
- * a second one forces (exit 1).
+ * a second one forces (exit 1). With `--exit-after-outage S`, a host that has not reached Redis
+ * for S seconds kills its children and exits with code 75 (EX_TEMPFAIL), for its supervisor to
+ * restart it.
  */
 import { resolve } from 'node:path';
 import { StartupError, startWorkerHost } from '../host.js';
@@ -13,6 +16,9 @@ import { intFlag, parseCommand } from './args.js';
 import { CliError } from './cli-error.js';
 import { queueFrom, readCliEnv } from './env.js';
 import { cliSecrets } from './secrets.js';
+
+/** Exit code of a host that gave up after `--exit-after-outage` (sysexits EX_TEMPFAIL). */
+export const OUTAGE_EXIT_CODE = 75;
 
 const HELP = `usage: forklift worker [options]
 
@@ -36,8 +42,13 @@ const HELP = `usage: forklift worker [options]
   --max-tasks-per-child N    recycle a child after N tasks (default: never)
   --max-child-memory-mb M    recycle a child whose resident memory exceeds M MiB (default: never)
   --handlers PATH            module that default-exports defineHandlers(...) (default: built-in)
-  --metrics-port N           serve Prometheus metrics at GET /metrics on port N (default: off)
+  --metrics-port N           serve Prometheus metrics at GET /metrics, and health at GET /healthz
+                             (liveness) and GET /readyz (readiness), on port N (default: off)
   --metrics-host ADDR        address the metrics server binds (default 127.0.0.1)
+  --exit-after-outage S      when Redis has been unreachable for S seconds (1-86400), kill the
+                             children and exit with code 75, for a supervisor to restart the
+                             host; their tasks run again elsewhere as stalls (default: off,
+                             wait for Redis however long it takes)
 
 Environment: REDIS_URL, FORKLIFT_QUEUE, FORKLIFT_NAMESPACE, FORKLIFT_LOG_LEVEL.`;
 
@@ -72,6 +83,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
       handlers: { type: 'string' },
       'metrics-port': { type: 'string' },
       'metrics-host': { type: 'string' },
+      'exit-after-outage': { type: 'string' },
     },
     false,
   );
@@ -80,6 +92,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   const cli = readCliEnv(env);
   const lease = intFlag('--lease', values.lease, 1, 86_400);
   const grace = intFlag('--grace', values.grace, 0, 86_400);
+  const exitAfterOutage = intFlag('--exit-after-outage', values['exit-after-outage'], 1, 86_400);
   const options: WorkerOptions = {
     redisUrl: cli.redisUrl,
     queue: queueFrom(cli, values.queue),
@@ -108,6 +121,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   if (concurrency !== undefined) options.concurrency = concurrency;
   if (lease !== undefined) options.leaseMs = lease * 1000;
   if (grace !== undefined) options.graceMs = grace * 1000;
+  if (exitAfterOutage !== undefined) options.exitAfterOutageMs = exitAfterOutage * 1000;
   try {
     resolveWorkerOptions(options);
   } catch (error) {
@@ -141,5 +155,14 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // The host already logged why it gave up, and killed its children. (Once a signal has begun
+    // a shutdown, the host no longer gives up.)
+    void host.stoppedByOutage.then(({ outageMs }) => {
+      options.logger?.fatal(
+        { outageMs, exitCode: OUTAGE_EXIT_CODE },
+        `exiting with code ${OUTAGE_EXIT_CODE}: Redis was unreachable for longer than --exit-after-outage ${exitAfterOutage}`,
+      );
+      done(OUTAGE_EXIT_CODE);
+    });
   });
 }

@@ -151,6 +151,13 @@ export class ProcessPool {
     return this.slots.filter((slot) => slot.state === 'busy').length;
   }
 
+  /** Slots whose child is up and ready for work (idle, claiming or busy): for readiness. */
+  get readyChildren(): number {
+    return this.slots.filter(
+      (slot) => slot.state === 'idle' || slot.state === 'claiming' || slot.state === 'busy',
+    ).length;
+  }
+
   /** Pids of the live children (for tests and status). */
   pids(): number[] {
     return this.slots.flatMap((slot) =>
