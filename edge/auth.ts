@@ -41,9 +41,12 @@ export async function tokenMatches(presented: string, tokens: readonly string[])
   return matched;
 }
 
-/** The token of an `Authorization: Bearer <token>` header, or null. */
+/**
+ * The token of an `Authorization: Bearer <token>` header, or null. Spaces and tabs around the
+ * value are not part of it (RFC 9110 §5.5); workerd passes a trailing tab on.
+ */
 export function bearerToken(header: string | undefined): string | null {
-  const match = /^Bearer +(\S+) *$/i.exec(header ?? '');
+  const match = /^[ \t]*Bearer +(\S+)[ \t]*$/i.exec(header ?? '');
   return match?.[1] ?? null;
 }
 

@@ -7,10 +7,19 @@ import type { AppEnv } from './context.js';
 import { ApiError } from './errors.js';
 
 /**
+ * Methods whose body no route reads. A Fetch `Request` with one of them cannot carry a body, so
+ * `bodyLimit`, which re-wraps a streamed (chunked) body in a new Request after counting it, would
+ * throw a TypeError (a 500) on a GET or HEAD sent with `Transfer-Encoding: chunked`.
+ */
+const BODILESS_METHODS = new Set(['GET', 'HEAD']);
+
+/**
  * Caps the body at the configured `maxRequestBytes` (by Content-Length when sent, otherwise by
- * counting the stream) and answers 413 `payload_too_large` above it.
+ * counting the stream) and answers 413 `payload_too_large` above it. A GET or HEAD body is
+ * ignored, as every route ignores it.
  */
 export const limitBody: MiddlewareHandler<AppEnv> = (c, next) => {
+  if (BODILESS_METHODS.has(c.req.method)) return next();
   const maxSize = c.var.config.maxRequestBytes;
   return bodyLimit({
     maxSize,

@@ -7,13 +7,16 @@
  * Redis connections. A request that already ran a write is always answered before its socket
  * is closed, unless the timeout forces it.
  */
-import type { Server } from 'node:http';
+import { createServer, type Server, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
+import type { Duplex } from 'node:stream';
+import { getRequestListener, RequestError } from '@hono/node-server';
 import { type Logger, pino } from 'pino';
 import { redactRedisUrl } from '../redis/redact.js';
 import { createGatewayApp } from './app.js';
 import type { GatewayConfig } from './config.js';
+import { errorBody } from './encoding.js';
+import { nextSyncToken } from './exchange.js';
 import { RedisPool } from './redis-pool.js';
 import { Subscriptions } from './sse.js';
 
@@ -33,6 +36,54 @@ export interface StartGatewayOptions {
   logger?: Logger;
   /** How long to wait for Redis before serving anyway (503 until it comes). @default 5000 */
   redisWaitMs?: number;
+}
+
+/**
+ * The answer to a request the HTTP adapter cannot turn into a Fetch `Request` (a backslash in
+ * the path, a target that is not a path such as `*`, a bad or missing Host header), where the
+ * adapter itself would answer an empty 400: the protocol's JSON `{"error"}` and a sync token.
+ */
+function adapterError(error: unknown, logger: Logger): Response {
+  const headers = { 'content-type': 'application/json', 'upstash-sync-token': nextSyncToken() };
+  if (error instanceof RequestError) {
+    return new Response(errorBody(`ERR malformed request: ${error.message}`), {
+      status: 400,
+      headers,
+    });
+  }
+  logger.error({ err: error }, 'unexpected gateway error');
+  return new Response(errorBody('ERR internal gateway error'), { status: 500, headers });
+}
+
+/**
+ * Node's answer to bytes it cannot parse as an HTTP request (an unknown method token, a
+ * malformed header line, headers too large), with node's status but the protocol's JSON
+ * `{"error"}` and a sync token instead of an empty body; then the connection is closed (at the
+ * latest 2 s later, should the client keep its side open).
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  const started = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || started?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const status =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? 431
+      : error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
+        ? 413
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? 408
+          : 400;
+  const body = errorBody(`ERR malformed HTTP request (${error.code ?? 'parse error'})`);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\n` +
+      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `upstash-sync-token: ${nextSyncToken()}\r\n\r\n${body}`,
+  );
+  const linger = setTimeout(() => socket.destroy(), 2_000);
+  linger.unref();
+  socket.once('close', () => clearTimeout(linger));
 }
 
 function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
@@ -60,10 +111,13 @@ export async function startGateway(
   const pool = new RedisPool({ ...config, logger });
   const subscriptions = new Subscriptions({ maxBufferedBytes: config.maxSubscriberBufferBytes });
   const app = createGatewayApp({ config, pool, logger, subscriptions });
-  const server = createAdaptorServer({
-    fetch: app.fetch,
+  const listener = getRequestListener(app.fetch, {
     overrideGlobalObjects: false,
-  }) as Server;
+    errorHandler: (error) => adapterError(error, logger),
+  });
+  // Without Host, node would answer an empty 400 itself; the adapter's refusal has our shape.
+  const server = createServer({ requireHostHeader: false }, listener);
+  server.on('clientError', answerClientError);
   server.keepAliveTimeout = 65_000;
 
   if (!(await pool.ready(options.redisWaitMs ?? 5_000))) {
