@@ -11,6 +11,7 @@
  * | `GET /v1/tasks/{id}`     | yes  | 200 the task view, 404                             |
  * | `DELETE /v1/tasks/{id}`  | yes  | 200 `{ id, state: 'canceled' }`, 404, 409          |
  * | `GET /v1/stats`          | yes  | 200 the queue counters                             |
+ * | `/ui/*`                  | form | the dashboard (shared/ui), its own session cookie  |
  *
  * Every `/v1/*` request passes `authenticate` (tokens, then config) and `limitBody` before its
  * handler reads anything; every error leaves through `onError` as `{ error: { code, … } }`.
@@ -19,6 +20,7 @@ import { Hono } from 'hono';
 import { authenticate } from './auth.js';
 import { limitBody } from './body.js';
 import type { AppEnv } from './context.js';
+import { edgeDashboard } from './dashboard.js';
 import { ApiError, errorBody, logServerError, toApiError } from './errors.js';
 import { ApiRoutes, openApiDocument } from './openapi.js';
 import { statsRoutes } from './routes/stats.js';
@@ -69,6 +71,8 @@ export function createApp(): Hono<AppEnv> {
     },
     (c) => c.json({ status: 'ok' as const }, 200),
   );
+
+  app.route('/ui', edgeDashboard());
 
   app.use(`${API_PREFIX}/*`, authenticate, limitBody);
   const versioned = [taskRoutes(), statsRoutes()];
