@@ -10,20 +10,20 @@
  * that ended its last run found no work, and new work leaves a marker.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { QueueKeys } from '../shared/keys.js';
 import type { ClaimedTask, HostScripts } from './engine/host-scripts.js';
 import type { LaneOrder } from './engine/lane-order.js';
 import type { Offer } from './pool/pool.js';
+import type { RedisClient } from './redis/connect.js';
 
 /** What the claim loop needs. */
 export interface ClaimLoopOptions {
   scripts: HostScripts;
   /** The ordinary connection (for the wake marker). */
-  commands: Redis;
+  commands: RedisClient;
   /** The dedicated BLPOP connection. */
-  blocking: Redis;
+  blocking: RedisClient;
   keys: QueueKeys;
   /** The idle slots, marked as claiming (pool.offer). */
   offer: () => Offer[];

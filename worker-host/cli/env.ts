@@ -3,13 +3,16 @@
  *
  * | variable            | default                   | meaning                                  |
  * |---------------------|---------------------------|------------------------------------------|
- * | REDIS_URL           | redis://127.0.0.1:6379    | the Redis every command talks to         |
+ * | REDIS_URL           | redis://127.0.0.1:6379    | the Redis every command talks to; a      |
+ * |                     |                           | `redis+cluster://h1:p1,h2:p2` URL names a |
+ * |                     |                           | Redis Cluster (see redis/cluster-url.ts) |
  * | FORKLIFT_QUEUE      | default                   | queue name (flag `--queue` overrides)    |
  * | FORKLIFT_NAMESPACE  | forklift                  | key namespace (keys: `<ns>:{<queue>}:…`) |
  * | FORKLIFT_LOG_LEVEL  | info                      | pino level: debug logs every task        |
  */
 import { NAMESPACE_PATTERN, QUEUE_NAME_PATTERN } from '../../shared/keys.js';
 import { LOG_LEVELS } from '../gateway/config.js';
+import { isClusterUrl, parseClusterUrl } from '../redis/cluster-url.js';
 import { redactRedisUrl } from '../redis/redact.js';
 import { CliError } from './cli-error.js';
 
@@ -26,15 +29,25 @@ export function readCliEnv(env: NodeJS.ProcessEnv): CliEnv {
   const redisUrl = env.REDIS_URL || 'redis://127.0.0.1:6379';
   // Shown without its credentials, as everywhere (see redis/redact.ts).
   const shown = JSON.stringify(redactRedisUrl(redisUrl));
-  if (!/^rediss?:\/\/\S+$/.test(redisUrl)) {
-    throw new CliError(`REDIS_URL=${shown} must be a redis:// or rediss:// URL`);
-  }
-  try {
-    new URL(redisUrl);
-  } catch {
-    throw new CliError(
-      `REDIS_URL=${shown} is not a valid URL (write a password's reserved characters, such as / # ? @ :, as %XX)`,
-    );
+  if (isClusterUrl(redisUrl)) {
+    try {
+      parseClusterUrl(redisUrl);
+    } catch (error) {
+      throw new CliError(`REDIS_URL=${shown} ${(error as Error).message}`);
+    }
+  } else {
+    if (!/^rediss?:\/\/\S+$/.test(redisUrl)) {
+      throw new CliError(
+        `REDIS_URL=${shown} must be a redis:// or rediss:// URL (redis+cluster:// or rediss+cluster:// for a Redis Cluster)`,
+      );
+    }
+    try {
+      new URL(redisUrl);
+    } catch {
+      throw new CliError(
+        `REDIS_URL=${shown} is not a valid URL (write a password's reserved characters, such as / # ? @ :, as %XX)`,
+      );
+    }
   }
   const queue = env.FORKLIFT_QUEUE || 'default';
   if (!QUEUE_NAME_PATTERN.test(queue)) {

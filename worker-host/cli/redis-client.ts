@@ -6,16 +6,18 @@
  * speaking Redis. The URL is always shown through `redactRedisUrl` and the driver's message
  * through `redactText`, so neither can carry the password to the terminal.
  */
-import type { Redis } from 'ioredis';
 import { QueueClient } from '../../shared/queue-client.js';
-import { connectRedis } from '../redis/connect.js';
+import { connectRedis, type RedisClient } from '../redis/connect.js';
 import { ioredisTransport } from '../redis/ioredis-transport.js';
 import { redactRedisUrl, redactText, redisUrlSecrets } from '../redis/redact.js';
 import { CliError } from './cli-error.js';
 
-/** Connection failures: nothing answers, or the connection went away. */
+/**
+ * Connection failures: nothing answers, or the connection went away (on a cluster also: no
+ * seed node answers, or the slot's master stays away through every redirection).
+ */
 const UNREACHABLE =
-  /max retries|Connection is closed|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET|connect timeout/i;
+  /max retries|Connection is closed|None of startup nodes|Too many Cluster redirections|Failed to refresh slots cache|CLUSTERDOWN|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET|connect timeout/i;
 /** The server refused the credentials (or wanted some). */
 const REFUSED = /WRONGPASS|NOAUTH|invalid password|invalid username-password|AUTH failed/i;
 /** Something answered, but not in RESP. */
@@ -62,7 +64,7 @@ export async function withQueue<T>(
   redisUrl: string,
   queue: string,
   namespace: string,
-  fn: (client: QueueClient, redis: Redis) => Promise<T>,
+  fn: (client: QueueClient, redis: RedisClient) => Promise<T>,
 ): Promise<T> {
   let lastError: Error | undefined;
   const redis = connectRedis(redisUrl, {

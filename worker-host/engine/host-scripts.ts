@@ -7,7 +7,6 @@
  * Claim and finish are safe to send again with the same arguments when a reply was lost (see
  * their headers): callers retry them as they are.
  */
-import type { Redis } from 'ioredis';
 import type { QueueKeys } from '../../shared/keys.js';
 import { isNoScriptError, scriptSha } from '../../shared/script-runner.js';
 import {
@@ -21,6 +20,7 @@ import {
   renewScript,
   unregisterHostScript,
 } from '../../shared/scripts/index.js';
+import type { RedisClient } from '../redis/connect.js';
 
 /** A task as a claim returns it: the slot token, the id and the raw record fields. */
 export interface ClaimedTask {
@@ -34,6 +34,14 @@ export interface ClaimReply {
   /** Epoch ms of the earliest delayed task, or -1. */
   nextDelayedAt: number;
   tasks: ClaimedTask[];
+}
+
+/** A host's vital signs at a heartbeat, as the dashboard shows them. */
+export interface HostVitals {
+  /** Live child processes. */
+  children?: number;
+  /** Resident memory of the host and its children, bytes. */
+  rssBytes?: number;
 }
 
 /** How a run ends, for `finish`. */
@@ -94,7 +102,7 @@ export class HostScripts {
   private readonly shas = new Map<LuaScript, string>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: QueueKeys,
     readonly hostId: string,
   ) {}
@@ -202,11 +210,22 @@ export class HostScripts {
   }
 
   /**
-   * Extends this host's TTL (a host presumed dead is registered again); resolves whether it was
-   * still alive before this beat.
+   * Extends this host's TTL (a host presumed dead is registered again) and records its vital
+   * signs for the dashboard (unknown ones are left as they were); resolves whether it was still
+   * alive before this beat.
    */
-  async heartbeat(ttlMs: number, tokens: readonly string[]): Promise<{ wasAlive: boolean }> {
-    const reply = (await this.call(heartbeatScript, [this.hostId, ttlMs, ...tokens])) as number[];
+  async heartbeat(
+    ttlMs: number,
+    tokens: readonly string[],
+    vitals: HostVitals = {},
+  ): Promise<{ wasAlive: boolean }> {
+    const reply = (await this.call(heartbeatScript, [
+      this.hostId,
+      ttlMs,
+      vitals.children ?? '',
+      vitals.rssBytes ?? '',
+      ...tokens,
+    ])) as number[];
     return { wasAlive: Number(reply[1]) === 1 };
   }
 

@@ -9,6 +9,9 @@
  * - query options (`redis://host?password=PASSWORD`, also `sentinelPassword` and any other
  *   option whose name looks secret: pass, pwd, secret, token, auth, credential).
  *
+ * A cluster URL (`redis+cluster://user:PASSWORD@h1:7000,h2:7000`, see cluster-url.ts) is masked
+ * the same way: its list of seed nodes is kept as written.
+ *
  * `redactRedisUrl` rewrites one URL; `redisUrlSecrets` lists the secret strings a URL holds (as
  * written and decoded); `redactText` scrubs free text (an error message, a log line) of the
  * credentials of any Redis URL it quotes and of every occurrence of the given secrets, so that
@@ -29,7 +32,27 @@ export const MIN_SECRET_LENGTH = 6;
 const SECRET_OPTION = /pass|pwd|secret|token|auth|credential/i;
 
 /** A Redis URL quoted inside free text (up to whitespace, a quote or an angle bracket). */
-const URL_IN_TEXT = /\brediss?:\/\/[^\s"'`<>]+/gi;
+const URL_IN_TEXT = /\brediss?(?:\+cluster)?:\/\/[^\s"'`<>]+/gi;
+
+/** A list of several seed nodes (group 2) after `scheme://` and any user info (group 1). */
+const SEED_LIST = /^([a-z][a-z0-9+.-]*:\/\/(?:[^/?#\s]*@)?)([^/?#\s@]*,[^/?#\s@]*)/i;
+
+/** What stands for a list of seed nodes while a cluster URL is parsed. */
+const ONE_SEED = 'seeds.invalid';
+
+/**
+ * A cluster URL with several seed nodes, which `URL` cannot parse, with one placeholder host in
+ * their place, and the function that puts them back; any other URL as it is.
+ */
+function oneSeed(redisUrl: string): [string, (text: string) => string] {
+  const match = SEED_LIST.exec(redisUrl);
+  if (!match) return [redisUrl, (text) => text];
+  const [whole, head = '', seeds = ''] = match;
+  return [
+    `${head}${ONE_SEED}${redisUrl.slice(whole.length)}`,
+    (text) => text.replace(ONE_SEED, seeds),
+  ];
+}
 
 /** Punctuation that ends a sentence or a bracket rather than a URL quoted in it. */
 const TRAILING_PUNCTUATION = /[.,;:!?)\]}]+$/;
@@ -92,6 +115,12 @@ function parse(redisUrl: string): URL | undefined {
  * last `@`.
  */
 export function redactRedisUrl(redisUrl: string): string {
+  const [single, restore] = oneSeed(redisUrl);
+  return restore(redactSingle(single));
+}
+
+/** `redactRedisUrl` of a URL with one host. */
+function redactSingle(redisUrl: string): string {
   const url = parse(redisUrl);
   if (!url) {
     const raw = rawUserInfo(redisUrl);
@@ -112,7 +141,8 @@ export function redactRedisUrl(redisUrl: string): string {
  * The secret strings `redisUrl` carries, each as written in the URL and decoded: the password
  * (or a lone user name) and the values of secret query options. Empty for a URL without any.
  */
-export function redisUrlSecrets(redisUrl: string): string[] {
+export function redisUrlSecrets(input: string): string[] {
+  const [redisUrl] = oneSeed(input);
   const found: string[] = [];
   const add = (raw: string) => {
     if (raw) found.push(raw, decode(raw));

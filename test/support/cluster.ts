@@ -1,0 +1,231 @@
+/**
+ * A private Redis Cluster for the cluster tests: `masters` redis-server processes (and
+ * `replicasPerMaster` replicas of each) with `--cluster-enabled yes`, on free ports of
+ * 127.0.0.1, no persistence, their cluster config files in a fresh temporary directory, joined
+ * with `redis-cli --cluster create ... --cluster-yes`. `startCluster` resolves once every node
+ * says `cluster_state:ok`.
+ *
+ * Every server is SIGKILLed by `stop()` (call it in `afterAll`), and also when the test
+ * process exits however it exits short of SIGKILL (a process 'exit' hook, and SIGTERM/SIGINT),
+ * so a failed or interrupted test leaves no redis-server behind. Each node's bus port is
+ * chosen free as well (`--cluster-port`), rather than the default port + 10000.
+ *
+ * @example
+ * const cluster = await startCluster();
+ * afterAll(() => cluster.stop());
+ * // REDIS_URL=cluster.url  (redis+cluster://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3)
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { freePort } from './ports.js';
+
+const run = promisify(execFile);
+
+/** Options of {@link startCluster}. */
+export interface ClusterSetup {
+  /** @default 3 */
+  masters?: number;
+  /** @default 0 */
+  replicasPerMaster?: number;
+  /** `cluster-node-timeout`: how long a master may be silent before a failover. @default 1000 */
+  nodeTimeoutMs?: number;
+  /** A password every node requires (`--requirepass`, and `--masterauth` for replicas). */
+  password?: string;
+}
+
+/** One node of a test cluster. */
+export interface ClusterNode {
+  port: number;
+  readonly pid: number;
+  /** SIGKILLs this node (and waits until it is gone). */
+  kill(): Promise<void>;
+}
+
+/** A running test cluster. */
+export interface TestCluster {
+  /** `redis+cluster://127.0.0.1:<port>,...` naming every node as a seed (without the password). */
+  url: string;
+  nodes: ClusterNode[];
+  /** A plain connection to one node (the caller disconnects it). */
+  node(port: number): Redis;
+  /** The port of the master serving the slot of `key` now. */
+  masterOf(key: string): Promise<number>;
+  /** SIGKILLs every node and removes the directory; idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Servers of every cluster still running, and directories not yet removed, for the exit hook. */
+const running = new Set<ChildProcess>();
+const directories = new Set<string>();
+let hooksInstalled = false;
+
+function killEverything(): void {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+  for (const dir of directories) rmSync(dir, { recursive: true, force: true });
+  directories.clear();
+}
+
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.once('exit', killEverything);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      killEverything();
+      process.kill(process.pid, signal);
+    });
+  }
+}
+
+/** One short-lived connection to 127.0.0.1:`port`, without retries. */
+function probe(port: number, password: string | undefined): Redis {
+  const redis = new Redis(port, '127.0.0.1', {
+    ...(password === undefined ? {} : { password }),
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 1_000,
+  });
+  redis.on('error', () => {});
+  return redis;
+}
+
+async function ask<T>(
+  port: number,
+  password: string | undefined,
+  fn: (redis: Redis) => Promise<T>,
+): Promise<T> {
+  const redis = probe(port, password);
+  try {
+    await redis.connect();
+    return await fn(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`test cluster: timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function spawnNode(port: number, busPort: number, dir: string, setup: ClusterSetup) {
+  // biome-ignore format: one option per line pair reads better
+  const args = [
+    '--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1',
+    '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`),
+    '--cluster-node-timeout', String(setup.nodeTimeoutMs ?? 1_000), '--dir', dir,
+    '--save', '', '--appendonly', 'no',
+  ];
+  if (setup.password !== undefined) {
+    args.push('--requirepass', setup.password, '--masterauth', setup.password);
+  }
+  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  running.add(child);
+  child.on('exit', () => running.delete(child));
+  child.on('error', () => running.delete(child));
+  return child;
+}
+
+/** Starts a test cluster (see the module comment). */
+export async function startCluster(setup: ClusterSetup = {}): Promise<TestCluster> {
+  const { masters = 3, replicasPerMaster = 0, password } = setup;
+  installHooks();
+  const dir = await mkdtemp(join(tmpdir(), 'forklift-cluster-'));
+  directories.add(dir);
+  const count = masters * (1 + replicasPerMaster);
+  const ports = new Set<number>();
+  while (ports.size < count * 2) ports.add(await freePort());
+  const [...free] = ports;
+  const children = new Map<number, ChildProcess>();
+  const nodes: ClusterNode[] = free.slice(0, count).map((port, i) => {
+    children.set(port, spawnNode(port, free[count + i] ?? 0, dir, setup));
+    return {
+      port,
+      get pid() {
+        return children.get(port)?.pid ?? -1;
+      },
+      async kill() {
+        const child = children.get(port);
+        if (!child || child.exitCode !== null || child.signalCode !== null) return;
+        const gone = once(child, 'exit');
+        child.kill('SIGKILL');
+        await gone;
+      },
+    };
+  });
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= (async () => {
+      await Promise.all(nodes.map((node) => node.kill()));
+      await rm(dir, { recursive: true, force: true });
+      directories.delete(dir);
+    })();
+    return stopped;
+  };
+  try {
+    for (const { port } of nodes) {
+      await waitUntil(`redis-server on port ${port}`, () =>
+        ask(port, password, async (r) => (await r.ping()) === 'PONG'),
+      );
+    }
+    await run(
+      'redis-cli',
+      [
+        '--cluster',
+        'create',
+        ...nodes.map(({ port }) => `127.0.0.1:${port}`),
+        '--cluster-replicas',
+        String(replicasPerMaster),
+        '--cluster-yes',
+      ],
+      // The password goes in the environment, not on a command line.
+      {
+        timeout: 30_000,
+        env: password === undefined ? process.env : { ...process.env, REDISCLI_AUTH: password },
+      },
+    );
+    for (const { port } of nodes) {
+      await waitUntil(`cluster_state:ok on port ${port}`, () =>
+        ask(port, password, async (r) =>
+          String(await r.cluster('INFO')).includes('cluster_state:ok'),
+        ),
+      );
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  const seed = nodes[0]?.port ?? 0;
+  return {
+    url: `redis+cluster://${nodes.map(({ port }) => `127.0.0.1:${port}`).join(',')}`,
+    nodes,
+    node: (port) =>
+      new Redis(port, '127.0.0.1', {
+        maxRetriesPerRequest: 1,
+        ...(password === undefined ? {} : { password }),
+      }),
+    async masterOf(key) {
+      return ask(seed, password, async (r) => {
+        const slot = Number(await r.cluster('KEYSLOT', key));
+        const ranges = (await r.cluster('SLOTS')) as [number, number, [string, number]][];
+        const range = ranges.find(([from, to]) => slot >= from && slot <= to);
+        if (!range) throw new Error(`no master serves slot ${slot}`);
+        return Number(range[2][1]);
+      });
+    },
+    stop,
+  };
+}
