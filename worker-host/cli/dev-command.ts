@@ -2,7 +2,8 @@
  * `forklift dev`: the whole local stack in one command (what `npm start` runs).
  *
  *   Redis ◄── gateway (Upstash REST, :8079) ◄── edge Worker (wrangler dev / workerd, :8787)
- *     ▲
+ *     ▲  ▲
+ *     │  └─── dashboard (Node, http://localhost:8788/ui; the edge serves it at /ui too)
  *     └────── worker host (BLPOP + forked pool)
  *
  * Uses the Redis at REDIS_URL; when nothing answers at the local default and `redis-server` is
@@ -30,13 +31,15 @@ import { redisAnswers } from '../redis/probe.js';
 import { redactRedisUrl } from '../redis/redact.js';
 import { intFlag, parseCommand } from './args.js';
 import { CliError } from './cli-error.js';
+import { startDashboard, tokenList } from './dashboard-command.js';
 import { readCliEnv } from './env.js';
 import { cliSecrets, TOKEN_VARIABLES } from './secrets.js';
 
-const HELP = `usage: forklift dev [--concurrency N] [--gateway-port 8079] [--edge-port 8787] [--no-edge]
+const HELP = `usage: forklift dev [--concurrency N] [--gateway-port 8079] [--edge-port 8787]
+                    [--dashboard-port 8788] [--no-edge]
 
-Runs Redis (if none answers at the local default), the REST gateway, a worker host and the edge
-Worker under wrangler dev, and prints how to call it. Ctrl-C stops everything.`;
+Runs Redis (if none answers at the local default), the REST gateway, a worker host, the edge
+Worker under wrangler dev and the dashboard, and prints how to call them. Ctrl-C stops everything.`;
 
 const WRANGLER_OFFLINE = {
   WRANGLER_SEND_METRICS: 'false',
@@ -193,6 +196,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
       concurrency: { type: 'string' },
       'gateway-port': { type: 'string' },
       'edge-port': { type: 'string' },
+      'dashboard-port': { type: 'string' },
       'no-edge': { type: 'boolean' },
     },
     false,
@@ -203,6 +207,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   const log = createLogger(cli.logLevel, { secrets: cliSecrets(env) });
   const gatewayPort = intFlag('--gateway-port', values['gateway-port'], 1, 65_535) ?? 8079;
   const edgePort = intFlag('--edge-port', values['edge-port'], 1, 65_535) ?? 8787;
+  const dashboardPort = intFlag('--dashboard-port', values['dashboard-port'], 1, 65_535) ?? 8788;
   const concurrency = intFlag('--concurrency', values.concurrency, 1, 1024);
   const gatewayToken =
     env.FORKLIFT_GATEWAY_TOKENS?.split(',')[0]?.trim() || `gw-${randomBytes(12).toString('hex')}`;
@@ -232,6 +237,19 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     logger: log.child({ component: 'worker' }),
   });
 
+  const dashboard = await startDashboard({
+    redisUrl: cli.redisUrl,
+    queue: cli.queue,
+    namespace: cli.namespace,
+    tokens: {
+      full: env.FORKLIFT_API_TOKENS?.trim() ? tokenList(env.FORKLIFT_API_TOKENS) : [apiToken],
+      read: tokenList(env.FORKLIFT_API_READONLY_TOKENS),
+    },
+    port: dashboardPort,
+    host: '127.0.0.1',
+    logger: log.child({ component: 'dashboard' }),
+  });
+
   let edge: ChildProcess | undefined;
   let launch: WranglerLaunch | undefined;
   if (!values['no-edge']) {
@@ -246,6 +264,9 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
         UPSTASH_REDIS_REST_URL: gateway.url,
         UPSTASH_REDIS_REST_TOKEN: gatewayToken,
         FORKLIFT_API_TOKENS: apiToken,
+        ...(env.FORKLIFT_API_READONLY_TOKENS?.trim()
+          ? { FORKLIFT_API_READONLY_TOKENS: env.FORKLIFT_API_READONLY_TOKENS.trim() }
+          : {}),
       },
       vars: { FORKLIFT_QUEUE: cli.queue, FORKLIFT_NAMESPACE: cli.namespace },
       env,
@@ -276,6 +297,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
         ? `  edge      ${edgeUrl}   (API token ${apiTokenShown})`
         : '  edge      not started (--no-edge)',
       `  worker    ${host.hostId}   queue '${cli.queue}' on ${redactRedisUrl(cli.redisUrl)}`,
+      `  dashboard ${dashboard.url}   (log in with the API token${edge ? `; also ${edgeUrl.replace('127.0.0.1', 'localhost')}/ui` : ''})`,
       '',
       'Try:',
       `  curl -s -X POST ${edgeUrl}/v1/tasks -H 'authorization: Bearer ${apiTokenInCurl}' -H 'content-type: application/json' -d '{"type":"square","payload":{"x":7}}'`,
@@ -302,6 +324,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
           ? new Promise((r) => edge?.once('exit', r))
           : undefined;
       await host.close();
+      await dashboard.close();
       await gateway.close();
       redisChild?.kill('SIGTERM');
       // wrangler reads the vars file again when it reloads: delete it once wrangler is gone.

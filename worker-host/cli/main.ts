@@ -32,14 +32,18 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
     summary: 'run the Upstash-compatible REST gateway',
     load: () => import('./gateway-command.js'),
   },
+  dashboard: {
+    summary: 'serve the dashboard (overview, hosts, search, dead letters) on Node',
+    load: () => import('./dashboard-command.js'),
+  },
   dev: {
-    summary: 'run the whole local stack (gateway, worker host, edge)',
+    summary: 'run the whole local stack (gateway, worker host, edge, dashboard)',
     load: () => import('./dev-command.js'),
   },
 };
 
 function usage(): string {
-  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`);
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
   return `usage: forklift <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'forklift <command> --help' for a command's options.`;
 }
 
@@ -58,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
   return mod.run(rest, process.env);
 }
 
-const LONG_RUNNING = new Set(['worker', 'gateway', 'dev']);
+const LONG_RUNNING = new Set(['worker', 'gateway', 'dashboard', 'dev']);
 
 const secrets = cliSecrets(process.env);
 guardOutput(secrets);

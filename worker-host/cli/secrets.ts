@@ -3,10 +3,11 @@
  *
  * The secrets are the credentials in REDIS_URL (see `redisUrlSecrets`) and the bearer tokens
  * the environment configures (FORKLIFT_GATEWAY_TOKENS, FORKLIFT_GATEWAY_READONLY_TOKENS,
- * FORKLIFT_API_TOKENS). `main.ts` reads them once and `guardOutput` makes every string the
- * process writes to stdout or stderr pass through `redactText`: error messages, command output,
- * a library's `console.error`. pino writes to the file descriptor directly, so loggers are
- * made with the same secrets (`createLogger(level, { secrets })`). Child processes write to
+ * FORKLIFT_API_TOKENS, FORKLIFT_API_READONLY_TOKENS). `main.ts` reads them once and
+ * `guardOutput` makes every string the process writes to stdout or stderr pass through
+ * `redactText`: error messages, command output, a library's `console.error`. pino writes to
+ * the file descriptor directly, so loggers are made with the same secrets
+ * (`createLogger(level, { secrets })`). Child processes write to
  * the inherited descriptors and are not covered: wrangler is given no REDIS_URL or token
  * variable (see dev-command.ts), and the worker pool's children report their errors to the
  * host, which logs them through its logger.
@@ -18,6 +19,7 @@ export const TOKEN_VARIABLES = [
   'FORKLIFT_GATEWAY_TOKENS',
   'FORKLIFT_GATEWAY_READONLY_TOKENS',
   'FORKLIFT_API_TOKENS',
+  'FORKLIFT_API_READONLY_TOKENS',
 ] as const;
 
 /** Every secret `env` configures for the CLI: the REDIS_URL credentials and the tokens. */
