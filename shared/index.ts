@@ -6,6 +6,7 @@ export * from './keys.js';
 export * from './priority.js';
 export * from './producer.js';
 export * from './queue-client.js';
+export * from './queue-views.js';
 export * from './script-runner.js';
 export * from './task-definition.js';
 export * from './task-record.js';

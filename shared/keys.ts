@@ -10,15 +10,21 @@
  * | `forklift:{q}:delayed`             | zset   | ids of `delayed` and `failed` tasks, scored by run-at|
  * | `forklift:{q}:active`              | zset   | ids of `active` tasks, scored by lease deadline (ms) |
  * | `forklift:{q}:dead`                | zset   | ids of `dead` tasks, scored by death time (ms)       |
- * | `forklift:{q}:stats`               | hash   | running totals: enqueued, succeeded, failed, ...; the dead-index sweep position |
+ * | `forklift:{q}:stats`               | hash   | running totals: enqueued, succeeded, failed, ...; the dead- and recent-index sweep positions |
+ * | `forklift:{q}:recent`              | zset   | ids of recently enqueued tasks, scored by enqueue time (ms): the search index, at most `RECENT_MAX` (+ `RECENT_TRIM_EVERY`) entries; ids whose record is gone are dropped by searches and by the hosts' sweep |
+ * | `forklift:{q}:history`             | list   | samples of the running totals, one per `HISTORY_INTERVAL_MS` at most, the newest `HISTORY_MAX_SAMPLES`; TTL `HISTORY_TTL_MS` |
  * | `forklift:{q}:signal`              | list   | at most one wake-up marker for blocked hosts (BLPOP) |
  * | `forklift:{q}:hosts`               | zset   | live worker hosts, scored by heartbeat expiry (ms)   |
- * | `forklift:{q}:host:<host>`         | hash   | a host's description (pid, concurrency, ...), TTL    |
+ * | `forklift:{q}:host:<host>`         | hash   | a host's description (pid, concurrency, ...), start, last heartbeat, children, RSS; TTL |
  * | `forklift:{q}:tokens:<host>`       | hash   | a host's slot tokens: `<task id>:<lease>` or '', TTL |
  * | `forklift:{q}:wake:<host>`         | list   | a host's own wake-up marker (BLPOP'd with signal), TTL|
  * | `forklift:{q}:task:<id>`           | hash   | the task record; TTL once finished                   |
  * | `forklift:{q}:idem:<key>`          | string | task id for an idempotency key, TTL                  |
  * | `forklift:{q}:corrupt:<id>`        | any    | a task key that was not a hash, set aside, TTL       |
+ *
+ * `recent` and `history` are not among the scripts' KEYS: the scripts that use them build them
+ * from the prefix (ARGV[1]), as they build per-task keys, so every other script's call stays as
+ * it was. They share the hash tag all the same.
  */
 
 /** Characters allowed in a queue name: they must not break the hash tag or the key layout. */
@@ -40,6 +46,10 @@ export interface QueueKeys {
   readonly stats: string;
   readonly signal: string;
   readonly hosts: string;
+  /** The search index: recently enqueued task ids scored by enqueue time (zset). */
+  readonly recent: string;
+  /** The sampled history of the running totals (list, with a TTL). */
+  readonly history: string;
   /** KEYS[1..9] of every engine script (see `shared/scripts/lua-common.ts`). */
   readonly scriptKeys: readonly string[];
   /** The record of task `id`. */
@@ -90,6 +100,8 @@ export function queueKeys(queue: string, namespace = 'forklift'): QueueKeys {
     stats,
     signal,
     hosts,
+    recent: `${prefix}recent`,
+    history: `${prefix}history`,
     scriptKeys: [laneHigh, laneNormal, laneLow, delayed, active, dead, stats, signal, hosts],
     task: (id) => `${prefix}task:${id}`,
     idempotency: (key) => `${prefix}idem:${key}`,

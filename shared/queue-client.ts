@@ -1,7 +1,9 @@
 /**
  * The operations any producer or operator runs against a queue, over any `ScriptTransport`:
  * enqueue (one or a batch, one round trip), read a task, cancel, stats, and the dead-letter
- * list. The edge uses it over @upstash/redis, the CLI over ioredis.
+ * list; and the operator views and actions of the dashboard and the edge's operator routes
+ * (overview, task search, waiting lists, dead-letter pages, deletes and bulk actions, run now),
+ * each one script call. The edge uses it over @upstash/redis, the CLI over ioredis.
  *
  * Every string that becomes part of a Redis key (task ids, idempotency keys) is checked to be
  * well-formed Unicode before it is sent (`ValidationError` otherwise): Redis would receive U+FFFD
@@ -11,19 +13,41 @@
 import { type TaskSpec, type ValidationIssue, wellFormedProblem } from './enqueue-request.js';
 import { ScriptReplyError, ValidationError } from './errors.js';
 import { type QueueKeys, queueKeys } from './keys.js';
+import { PRIORITIES } from './priority.js';
+import type {
+  BulkProgress,
+  DeadFilter,
+  QueueOverview,
+  TaskPage,
+  TaskQuery,
+  TaskSummary,
+  WaitingList,
+} from './queue-views.js';
 import { runScript, type ScriptTransport } from './script-runner.js';
 import {
+  BULK_CHUNK,
   cancelScript,
+  deadMatchingScript,
+  deadPageScript,
+  deleteDeadScript,
   ENQUEUE_FIELDS_PER_TASK,
   enqueueScript,
+  findByKeyScript,
   getTaskScript,
+  LIST_MAX_COUNT,
   type LuaScript,
   listDeadScript,
+  listWaitingScript,
   retryDeadScript,
+  runNowScript,
+  SEARCH_MAX_LIMIT,
+  searchTasksScript,
+  snapshotScript,
   statsScript,
 } from './scripts/index.js';
 import { decodeTaskRecord, type TaskRecord, type TaskView, toTaskView } from './task-record.js';
-import type { TaskState } from './task-state.js';
+import { TASK_STATES, type TaskState } from './task-state.js';
+import { decodeOverview, decodeSummaries } from './view-codec.js';
 
 /** What enqueue says about one task. */
 export interface EnqueueResult {
@@ -63,6 +87,15 @@ export interface DeadTask {
   finishedAt: string | null;
 }
 
+/**
+ * The outcome of a run-now. A task that is queued already answers `queued` too (nothing is
+ * written): a run-now re-sent after its reply was lost gets the answer of the first.
+ */
+export type RunNowResult =
+  | { outcome: 'queued' }
+  | { outcome: 'not_found' }
+  | { outcome: 'conflict'; state: TaskState };
+
 /** Options of `QueueClient`. */
 export interface QueueClientOptions {
   /** The queue name. @default 'default' */
@@ -82,6 +115,43 @@ function requireWellFormed(entries: Iterable<readonly [string, string | undefine
   }
   if (issues.length > 0) throw new ValidationError(issues);
 }
+
+/** Search cursors are `<score>:<id>`, bulk cursors `<until>:<score>:<id>` (see the scripts). */
+const SEARCH_CURSOR = /^\d{1,16}:[^\s]{1,256}$/;
+const BULK_CURSOR = /^\d{1,16}:\d{1,16}:[^\s]{1,256}$/;
+const WAITING_LISTS: readonly string[] = [...PRIORITIES, 'delayed'];
+
+const isCount = (n: unknown, max = Number.MAX_SAFE_INTEGER): n is number =>
+  typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 && n <= max;
+
+/** Throws a `ValidationError` listing `[path, message]` pairs, when there are any. */
+function refuse(problems: readonly (readonly [string, string] | null)[]): void {
+  const issues = problems
+    .filter((p): p is readonly [string, string] => p !== null)
+    .map(([path, message]) => ({ path, message }));
+  if (issues.length > 0) throw new ValidationError(issues);
+}
+
+/** Checks a type name and a ms range (as `TaskQuery` and `DeadFilter` hold them). */
+function filterProblems(
+  filter: { type?: string | undefined; from?: number | undefined; to?: number | undefined },
+  at = '',
+): (readonly [string, string] | null)[] {
+  const type = filter.type;
+  return [
+    type !== undefined && (type === '' || type.length > 128 || wellFormedProblem(type) !== null)
+      ? [`${at}type`, 'must be 1-128 characters of well-formed Unicode']
+      : null,
+    filter.from !== undefined && !isCount(filter.from)
+      ? [`${at}from`, 'must be a time in ms since the epoch']
+      : null,
+    filter.to !== undefined && !isCount(filter.to)
+      ? [`${at}to`, 'must be a time in ms since the epoch']
+      : null,
+  ];
+}
+
+const optional = (n: number | undefined): string => (n === undefined ? '' : String(n));
 
 function asArray(script: string, reply: unknown): unknown[] {
   if (!Array.isArray(reply))
@@ -259,5 +329,193 @@ export class QueueClient {
       total += retried;
       if (reply.length - 1 + retried < chunk) return total;
     }
+  }
+
+  /**
+   * The overview of the queue (lanes, waits, totals, hosts and their slots, history), in one
+   * script call; it also samples the history when a sample is due (see the snapshot script).
+   */
+  async overview(): Promise<QueueOverview> {
+    return decodeOverview(this.queue, asArray('snapshot', await this.run(snapshotScript)));
+  }
+
+  /**
+   * A page of recently enqueued tasks matching `query`, newest first, through the search index
+   * (bounded, and it expires with the tasks: see `LUA_RECENT`). One call examines at most
+   * `SEARCH_MAX_EXAMINED` index entries, so a page may be short, or empty, with a cursor to go
+   * on; `cursor` is null once the index is walked to its end (or to `from`).
+   * @throws ValidationError naming the field (`type`, `state`, `from`, `to`, `cursor`, `limit`).
+   */
+  async searchTasks(query: TaskQuery = {}): Promise<TaskPage> {
+    const limit = query.limit ?? 50;
+    refuse([
+      ...filterProblems(query),
+      query.state !== undefined && !(TASK_STATES as readonly string[]).includes(query.state)
+        ? ['state', `must be one of ${TASK_STATES.join(', ')}`]
+        : null,
+      query.cursor !== undefined &&
+      (!SEARCH_CURSOR.test(query.cursor) || wellFormedProblem(query.cursor) !== null)
+        ? ['cursor', 'is not a cursor this search returned']
+        : null,
+      !isCount(limit, SEARCH_MAX_LIMIT) || limit < 1
+        ? ['limit', `must be an integer from 1 to ${SEARCH_MAX_LIMIT}`]
+        : null,
+    ]);
+    const reply = asArray(
+      'search-tasks',
+      await this.run(searchTasksScript, [
+        query.type ?? '',
+        query.state ?? '',
+        optional(query.from),
+        optional(query.to),
+        query.cursor ?? '',
+        String(limit),
+      ]),
+    );
+    const cursor = String(reply[0] ?? '');
+    return { tasks: decodeSummaries(reply, 1), cursor: cursor === '' ? null : cursor };
+  }
+
+  /**
+   * The task an idempotency key names, or null when the key has expired or its task is gone.
+   * @throws ValidationError when `key` is empty or not well-formed Unicode.
+   */
+  async findByIdempotencyKey(key: string): Promise<TaskSummary | null> {
+    refuse([
+      key === '' || wellFormedProblem(key) !== null
+        ? ['key', 'must be a non-empty string of well-formed Unicode']
+        : null,
+    ]);
+    const reply = asArray('find-by-key', await this.run(findByKeyScript, [key]));
+    return decodeSummaries(reply, 0)[0] ?? null;
+  }
+
+  /**
+   * A page of a waiting list: a lane in FIFO order (next to run first), or the delayed set by
+   * due time (soonest first, failed tasks awaiting their retry included). `total` is the list's
+   * length; ids whose record is gone are skipped, so a page may be short.
+   * @throws ValidationError naming `list`, `offset` or `count` (at most `LIST_MAX_COUNT`).
+   */
+  async listWaiting(
+    list: WaitingList,
+    offset: number,
+    count: number,
+  ): Promise<{ total: number; tasks: TaskSummary[] }> {
+    refuse([
+      WAITING_LISTS.includes(list) ? null : ['list', 'must be high, normal, low or delayed'],
+      isCount(offset) ? null : ['offset', 'must be an integer >= 0'],
+      isCount(count, LIST_MAX_COUNT)
+        ? null
+        : ['count', `must be an integer from 0 to ${LIST_MAX_COUNT}`],
+    ]);
+    const reply = asArray(
+      'list-waiting',
+      await this.run(listWaitingScript, [list, String(offset), String(count)]),
+    );
+    return { total: Number(reply[0]) || 0, tasks: decodeSummaries(reply, 1) };
+  }
+
+  /**
+   * A page of dead letters matching `filter`, newest first. `total` counts the dead letters in
+   * the filter's time range (not narrowed by `type`); with a type, `offset` counts matching
+   * tasks. See the dead-page script for the bound on one call.
+   * @throws ValidationError naming `type`, `from`, `to`, `offset` or `count`.
+   */
+  async deadPage(
+    filter: DeadFilter,
+    offset: number,
+    count: number,
+  ): Promise<{ total: number; tasks: TaskSummary[] }> {
+    refuse([
+      ...filterProblems(filter),
+      isCount(offset) ? null : ['offset', 'must be an integer >= 0'],
+      isCount(count, LIST_MAX_COUNT)
+        ? null
+        : ['count', `must be an integer from 0 to ${LIST_MAX_COUNT}`],
+    ]);
+    const reply = asArray(
+      'dead-page',
+      await this.run(deadPageScript, [
+        filter.type ?? '',
+        optional(filter.from),
+        optional(filter.to),
+        String(offset),
+        String(count),
+      ]),
+    );
+    return { total: Number(reply[0]) || 0, tasks: decodeSummaries(reply, 1, 'dead') };
+  }
+
+  /**
+   * Deletes dead tasks by id (record, dead index and search index entries); returns how many and
+   * the ids that were not dead. Re-sent, it deletes nothing more (the ids are then not dead).
+   * @throws ValidationError (paths `ids.<index>`) when an id is not well-formed Unicode.
+   */
+  async deleteDead(ids: readonly string[]): Promise<{ deleted: number; notDead: string[] }> {
+    requireWellFormed(ids.map((id, i) => [`ids.${i}`, id] as const));
+    if (ids.length === 0) return { deleted: 0, notDead: [] };
+    const reply = asArray('delete-dead', await this.run(deleteDeadScript, [...ids]));
+    return { deleted: Number(reply[0]) || 0, notDead: reply.slice(1).map(String) };
+  }
+
+  /**
+   * Retries the next chunk (at most `BULK_CHUNK`) of dead tasks matching `filter`, oldest
+   * first. Start with `cursor` null and call again with the returned cursor until `done`.
+   * @throws ValidationError naming `filter.type`, `filter.from`, `filter.to` or `cursor`.
+   */
+  retryDeadMatching(filter: DeadFilter, cursor: string | null): Promise<BulkProgress> {
+    return this.deadMatching('retry', filter, cursor);
+  }
+
+  /**
+   * Deletes the next chunk (at most `BULK_CHUNK`) of dead tasks matching `filter`, oldest
+   * first. Start with `cursor` null and call again with the returned cursor until `done`.
+   * @throws ValidationError naming `filter.type`, `filter.from`, `filter.to` or `cursor`.
+   */
+  deleteDeadMatching(filter: DeadFilter, cursor: string | null): Promise<BulkProgress> {
+    return this.deadMatching('delete', filter, cursor);
+  }
+
+  private async deadMatching(
+    action: 'retry' | 'delete',
+    filter: DeadFilter,
+    cursor: string | null,
+  ): Promise<BulkProgress> {
+    refuse([
+      ...filterProblems(filter, 'filter.'),
+      cursor !== null && (!BULK_CURSOR.test(cursor) || wellFormedProblem(cursor) !== null)
+        ? ['cursor', 'is not a cursor this action returned']
+        : null,
+    ]);
+    const reply = asArray(
+      'dead-matching',
+      await this.run(deadMatchingScript, [
+        action,
+        filter.type ?? '',
+        optional(filter.from),
+        optional(filter.to),
+        cursor ?? '',
+        String(BULK_CHUNK),
+      ]),
+    );
+    const next = String(reply[2] ?? '');
+    return {
+      processed: Number(reply[0]) || 0,
+      done: Number(reply[1]) === 1,
+      cursor: next === '' ? null : next,
+    };
+  }
+
+  /**
+   * Moves a delayed task (or a failed one awaiting its retry) to the tail of its lane now. A
+   * queued task answers `queued` unchanged (so a re-sent call answers as the first did).
+   * @throws ValidationError when `id` is not well-formed Unicode.
+   */
+  async runNow(id: string): Promise<RunNowResult> {
+    requireWellFormed([['id', id]]);
+    const [code, state] = asArray('run-now', await this.run(runNowScript, [id]));
+    if (Number(code) === 1) return { outcome: 'queued' };
+    if (Number(code) === -1) return { outcome: 'not_found' };
+    return { outcome: 'conflict', state: String(state) as TaskState };
   }
 }

@@ -1,5 +1,5 @@
 import { defineScript } from './define-script.js';
-import { COMMON_HEADER, LUA_BASE } from './lua-common.js';
+import { COMMON_HEADER, LUA_BASE, LUA_RECENT } from './lua-common.js';
 
 /** Number of ARGV entries per task in the enqueue script. */
 export const ENQUEUE_FIELDS_PER_TASK = 14;
@@ -24,6 +24,7 @@ ARGV[3]: fields per task (14), then n groups of:
   id, type, payload JSON, priority (high|normal|low), delayMs, idempotency key ('' = none),
   idempotency TTL ms, maxAttempts, timeoutMs, backoffMs, backoffMaxMs, resultTtlMs, deadTtlMs,
   maxStalls
+Each new task is added to the search index 'recent' (one ZADD per call; see LUA_RECENT).
 Returns: flat array, 3 entries per task: id, state, duplicate (1 when an idempotency key
   already named a task: id and state are that task's; state 'expired' if its record is gone).
 A replay (the client re-sent a request whose reply it lost) writes nothing more and answers as
@@ -34,7 +35,7 @@ A replay (the client re-sent a request whose reply it lost) writes nothing more 
 Errors: 'ERR forklift: ...' when an argument is malformed (numbers must be decimal integers >= 0,
   an idempotency TTL > 0), an id repeats in the batch, or an id exists and holds another task (a
   different request with the same id); nothing is written.`,
-  includes: [LUA_BASE],
+  includes: [LUA_BASE, LUA_RECENT],
   body: `
 -- The state reported for a task id that exists already: 'expired' when its record is gone.
 local function state_of(id)
@@ -115,6 +116,8 @@ end
 local now = now_ms()
 local out = {}
 local added = 0
+-- The search index's new entries: { now, id, now, id, ... }, added with one ZADD.
+local recent = {}
 for i = 0, n - 1 do
   local b = 3 + i * width
   local id, idem = ARGV[b + 1], ARGV[b + 6]
@@ -163,13 +166,17 @@ for i = 0, n - 1 do
       redis.call('RPUSH', K_LANE_OF[ARGV[b + 4]], id)
     end
     added = added + 1
+    recent[#recent + 1] = now
+    recent[#recent + 1] = id
     out[#out + 1] = id
     out[#out + 1] = state
     out[#out + 1] = 0
   end
 end
 if added > 0 then
-  redis.call('HINCRBY', K_STATS, 'enqueued', added)
+  local total = redis.pcall('HINCRBY', K_STATS, 'enqueued', added)
+  if type(total) ~= 'number' then total = added end
+  index_recent(recent, total, added)
   wake_one()
 end
 return out`,

@@ -27,6 +27,8 @@ local K_LANE_OF = { high = KEYS[1], normal = KEYS[2], low = KEYS[3] }
 local K_DELAYED, K_ACTIVE, K_DEAD = KEYS[4], KEYS[5], KEYS[6]
 local K_STATS, K_SIGNAL, K_HOSTS = KEYS[7], KEYS[8], KEYS[9]
 local PREFIX = ARGV[1]
+-- Keys that are not among KEYS (see shared/keys.ts): built from the prefix, same hash tag.
+local K_RECENT, K_HISTORY = PREFIX .. 'recent', PREFIX .. 'history'
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -134,10 +136,12 @@ export const PROMOTE_ON_FINISH = 100;
 
 /** Moving due delayed/failed tasks into their lanes. */
 export const LUA_PROMOTE = `
+-- A promoted task's 'readyAt' is its due time (the score): it has waited to run since then.
 local function promote_due(now, limit)
-  local due = redis.call('ZRANGEBYSCORE', K_DELAYED, '-inf', now, 'LIMIT', 0, limit)
+  local due = redis.call('ZRANGEBYSCORE', K_DELAYED, '-inf', now, 'WITHSCORES', 'LIMIT', 0, limit)
   local moved = 0
-  for _, id in ipairs(due) do
+  for d = 1, #due, 2 do
+    local id, due_at = due[d], due[d + 1]
     redis.call('ZREM', K_DELAYED, id)
     local key = task_key(id)
     local fields = read_task(key, 'state', 'priority')
@@ -146,7 +150,7 @@ local function promote_due(now, limit)
     elseif fields[1] == 'delayed' or fields[1] == 'failed' then
       local lane = K_LANE_OF[fields[2]]
       if lane then
-        redis.call('HSET', key, 'state', 'queued')
+        redis.call('HSET', key, 'state', 'queued', 'readyAt', due_at)
         redis.call('HDEL', key, 'runAt')
         redis.call('RPUSH', lane, id)
         moved = moved + 1
@@ -358,3 +362,129 @@ end
 
 /** Everything a script that leases tasks (claim, and finish with a next task) uses. */
 export const LUA_LEASING = [LUA_BASE, LUA_DEAD, LUA_PROMOTE, LUA_TOKENS, LUA_CLAIM];
+
+/** The least time between two samples of the history (ms). */
+export const HISTORY_INTERVAL_MS = 10_000;
+/** The most samples the history keeps (the newest): one hour at one sample per 10 s. */
+export const HISTORY_MAX_SAMPLES = 360;
+/** The history's TTL, renewed by each sample: it goes when nothing samples it for this long. */
+export const HISTORY_TTL_MS = 2 * 3_600_000;
+
+/**
+ * The sampled history of the running totals (`history`, a list, oldest first): each sample is
+ * one string `<at> <enqueued> <succeeded> <failed> <dead>` (ms, then the totals of `stats`).
+ * `sample_history(now)` appends one when the newest is `HISTORY_INTERVAL_MS` old or older, keeps
+ * the newest `HISTORY_MAX_SAMPLES` and sets the TTL; otherwise it costs one LINDEX. The overview
+ * snapshot and every host's heartbeat call it, so the history fills while hosts run even when
+ * nobody looks. The writes go through `redis.pcall`: under EVAL_RO (a read-only gateway token
+ * running the snapshot) they are refused and ignored, and nothing is written.
+ */
+export const LUA_HISTORY = `
+local HISTORY_INTERVAL_MS = ${HISTORY_INTERVAL_MS}
+local HISTORY_MAX_SAMPLES = ${HISTORY_MAX_SAMPLES}
+local HISTORY_TTL_MS = ${HISTORY_TTL_MS}
+
+local function sample_history(now)
+  local last = redis.pcall('LINDEX', K_HISTORY, -1)
+  if type(last) == 'string' then
+    local at = tonumber(string.match(last, '^(%d+)'))
+    if at and now - at < HISTORY_INTERVAL_MS and at <= now then return false end
+  elseif type(last) == 'table' and last.err then
+    -- Not a list: start again.
+    redis.pcall('DEL', K_HISTORY)
+  end
+  local t = redis.pcall('HMGET', K_STATS, 'enqueued', 'succeeded', 'failed', 'dead')
+  if type(t) ~= 'table' or t.err then return false end
+  local sample = tostring(now)
+  for i = 1, 4 do sample = sample .. ' ' .. tostring(math.floor(tonumber(t[i]) or 0)) end
+  local pushed = redis.pcall('RPUSH', K_HISTORY, sample)
+  if type(pushed) ~= 'number' then return false end
+  if pushed > HISTORY_MAX_SAMPLES then redis.pcall('LTRIM', K_HISTORY, -HISTORY_MAX_SAMPLES, -1) end
+  redis.pcall('PEXPIRE', K_HISTORY, HISTORY_TTL_MS)
+  return true
+end
+`;
+
+/** The most entries the search index (`recent`) keeps after a trim: the newest enqueued. */
+export const RECENT_MAX = 100_000;
+/**
+ * Enqueue trims the index once every this many enqueued tasks (when the `enqueued` total
+ * crosses a multiple of it), so the index holds at most `RECENT_MAX + RECENT_TRIM_EVERY` entries
+ * (+ one batch) and the hot path pays one ZADD per call, with no ZCARD.
+ */
+export const RECENT_TRIM_EVERY = 1_000;
+/** How many index entries each host heartbeat checks for a record that is gone. */
+export const RECENT_SWEEP_BATCH = 100;
+
+/**
+ * The search index `recent` (zset: task id scored by enqueue time). Enqueue adds its tasks with
+ * one ZADD and trims it now and then (`RECENT_TRIM_EVERY`); entries whose record is gone
+ * (finished tasks expire after their result or dead TTL) are dropped by the searches that meet
+ * them and by a rolling sweep that every host heartbeat runs (`RECENT_SWEEP_BATCH` entries from
+ * a cursor kept in `stats` as `recentSweep`, as the dead index's sweep does; see
+ * `DEAD_SWEEP_BATCH`). So the index expires with the tasks it names, a pass over all of it
+ * taking about `size / RECENT_SWEEP_BATCH` heartbeats while hosts run.
+ */
+export const LUA_RECENT = `
+local RECENT_MAX = ${RECENT_MAX}
+local RECENT_TRIM_EVERY = ${RECENT_TRIM_EVERY}
+local RECENT_SWEEP_BATCH = ${RECENT_SWEEP_BATCH}
+
+-- Adds { score, id, score, id, ... } in one ZADD, and trims the index when the enqueued total
+-- (after adding 'added') crossed a multiple of RECENT_TRIM_EVERY.
+local function index_recent(members, total, added)
+  if #members == 0 then return end
+  redis.call('ZADD', K_RECENT, unpack(members))
+  if math.floor(total / RECENT_TRIM_EVERY) ~= math.floor((total - added) / RECENT_TRIM_EVERY) then
+    redis.call('ZREMRANGEBYRANK', K_RECENT, 0, -(RECENT_MAX + 1))
+  end
+end
+
+-- Checks the next RECENT_SWEEP_BATCH entries of the index from the sweep cursor, oldest first,
+-- drops those whose record is gone, and moves the cursor on (back to the oldest at the end).
+local function sweep_recent()
+  local cursor = math.floor(math.max(0, tonumber(redis.pcall('HGET', K_STATS, 'recentSweep')) or 0))
+  local from = cursor
+  local ids = redis.call('ZRANGE', K_RECENT, from, from + RECENT_SWEEP_BATCH - 1)
+  if #ids == 0 and from > 0 then
+    from = 0
+    ids = redis.call('ZRANGE', K_RECENT, 0, RECENT_SWEEP_BATCH - 1)
+  end
+  local removed = 0
+  if #ids > 0 then
+    local keys = {}
+    for i, id in ipairs(ids) do keys[i] = task_key(id) end
+    if redis.call('EXISTS', unpack(keys)) < #keys then
+      for i, id in ipairs(ids) do
+        if redis.call('EXISTS', keys[i]) == 0 then
+          redis.call('ZREM', K_RECENT, id)
+          removed = removed + 1
+        end
+      end
+    end
+  end
+  local next_from = from + #ids - removed
+  if #ids < RECENT_SWEEP_BATCH then next_from = 0 end
+  if next_from ~= cursor then redis.call('HSET', K_STATS, 'recentSweep', next_from) end
+end
+`;
+
+/**
+ * Giving a dead task a fresh set of attempts at the tail of its lane (retry-dead and the bulk
+ * retry). Its `readyAt` is now: the overview measures its wait from there.
+ */
+export const LUA_REVIVE = `
+-- Retries dead task 'id': true when it was dead (now queued), false otherwise. Its entry in the
+-- dead index goes either way.
+local function revive(id, now)
+  local key = task_key(id)
+  redis.call('ZREM', K_DEAD, id)
+  if key_type(key) ~= 'hash' or redis.call('HGET', key, 'state') ~= 'dead' then return false end
+  local lane = K_LANE_OF[redis.call('HGET', key, 'priority')] or KEYS[2]
+  redis.call('HSET', key, 'state', 'queued', 'attempts', 0, 'stalls', 0, 'readyAt', now)
+  redis.call('HDEL', key, 'finishedAt', 'runAt', 'startedAt')
+  redis.call('PERSIST', key)
+  redis.call('RPUSH', lane, id)
+  return true
+end
+`;

@@ -1,5 +1,5 @@
 import { defineScript } from './define-script.js';
-import { COMMON_HEADER, LUA_BASE } from './lua-common.js';
+import { COMMON_HEADER, LUA_BASE, LUA_REVIVE } from './lua-common.js';
 
 /** Gives dead tasks a fresh set of attempts, at the tail of their lane. */
 export const retryDeadScript = defineScript({
@@ -10,7 +10,7 @@ ${COMMON_HEADER}
 ARGV[2]: 'ids' to retry the ids in ARGV[4..], or 'oldest' to retry the oldest ARGV[3] dead tasks
 ARGV[3]: how many, for 'oldest'
 Returns: { retried, then the ids that were not dead (unknown, expired or in another state) }`,
-  includes: [LUA_BASE],
+  includes: [LUA_BASE, LUA_REVIVE],
   body: `
 local ids = {}
 if ARGV[2] == 'oldest' then
@@ -21,15 +21,9 @@ else
   for i = 4, #ARGV do ids[#ids + 1] = ARGV[i] end
 end
 local out = { 0 }
+local now = now_ms()
 for _, id in ipairs(ids) do
-  local key = task_key(id)
-  redis.call('ZREM', K_DEAD, id)
-  if key_type(key) == 'hash' and redis.call('HGET', key, 'state') == 'dead' then
-    local lane = K_LANE_OF[redis.call('HGET', key, 'priority')] or KEYS[2]
-    redis.call('HSET', key, 'state', 'queued', 'attempts', 0, 'stalls', 0)
-    redis.call('HDEL', key, 'finishedAt', 'runAt', 'startedAt')
-    redis.call('PERSIST', key)
-    redis.call('RPUSH', lane, id)
+  if revive(id, now) then
     out[1] = out[1] + 1
   else
     out[#out + 1] = id

@@ -8,9 +8,25 @@ import { type EngineQueue, engineSuite, sleep } from './harness.js';
 
 const suite = engineSuite('hosts');
 
-/** heartbeat for `host` with every slot token; resolves { live hosts, wasAlive }. */
-async function heartbeat(q: EngineQueue, host: string, ttlMs: number, tokens: string[]) {
-  const [live, wasAlive] = await q.runArray(heartbeatScript, host, ttlMs, ...tokens);
+/**
+ * heartbeat for `host` with every slot token (vital signs unknown unless given); resolves
+ * { live hosts, wasAlive }.
+ */
+async function heartbeat(
+  q: EngineQueue,
+  host: string,
+  ttlMs: number,
+  tokens: string[],
+  vitals: { children?: number; rssBytes?: number } = {},
+) {
+  const [live, wasAlive] = await q.runArray(
+    heartbeatScript,
+    host,
+    ttlMs,
+    vitals.children ?? '',
+    vitals.rssBytes ?? '',
+    ...tokens,
+  );
   return { live, wasAlive };
 }
 
@@ -39,6 +55,7 @@ describe('register-host script', () => {
     expect(await q.redis.hgetall(q.keys.host('h'))).toEqual({
       description: '{"pid":42}',
       startedAt: String(now),
+      lastHeartbeatAt: String(now),
     });
     await expectTtl(q, q.keys.host('h'), 30_000);
     expect(await q.zset(q.keys.hosts)).toEqual({ h: now + 30_000 });
@@ -150,5 +167,34 @@ describe('unregister-host script', () => {
     expect(await q.tokens('other')).toEqual({ b: '' });
     // Unregistering twice is harmless.
     expect(await q.run(unregisterHostScript, 'h')).toBe(1);
+  });
+
+  it('records the last beat, live children and RSS in the host hash', async () => {
+    const q = suite.queue();
+    await q.registerHost('h', ['a'], 10_000);
+    const before = await q.now();
+    await heartbeat(q, 'h', 10_000, ['a'], { children: 3, rssBytes: 123_456_789 });
+    const info = await q.redis.hgetall(q.keys.host('h'));
+    expect(info).toMatchObject({ description: '{"pid":1}', children: '3', rssBytes: '123456789' });
+    expect(Number(info.lastHeartbeatAt)).toBeGreaterThanOrEqual(before);
+    // Unknown figures leave the last known ones.
+    await heartbeat(q, 'h', 10_000, ['a']);
+    expect(await q.redis.hgetall(q.keys.host('h'))).toMatchObject({ children: '3' });
+    await expectTtl(q, q.keys.host('h'), 10_000);
+  });
+
+  it('samples the history and sweeps the search index, with no call of its own', async () => {
+    const q = suite.queue();
+    await q.enqueue({ id: 'kept' }, { id: 'gone' });
+    await q.redis.del(q.keys.task('gone'));
+    await heartbeat(q, 'h', 10_000, ['a']);
+    const history = await q.redis.lrange(q.keys.history, 0, -1);
+    expect(history).toHaveLength(1);
+    expect(history[0]).toMatch(/^\d+ 2 0 0 0$/);
+    expect(await q.redis.pttl(q.keys.history)).toBeGreaterThan(0);
+    expect(Object.keys(await q.zset(q.keys.recent))).toEqual(['kept']);
+    // A second beat within the interval adds no sample.
+    await heartbeat(q, 'h', 10_000, ['a']);
+    expect(await q.redis.llen(q.keys.history)).toBe(1);
   });
 });

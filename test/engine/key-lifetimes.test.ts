@@ -19,8 +19,10 @@ const FIXED = [
   'stats',
   'signal',
   'hosts',
+  // The search index: bounded, its ids dropped as their records go (see LUA_RECENT).
+  'recent',
 ];
-const EXPIRING = ['task:', 'idem:', 'tokens:', 'host:', 'corrupt:', 'wake:'];
+const EXPIRING = ['task:', 'idem:', 'tokens:', 'host:', 'corrupt:', 'wake:', 'history'];
 
 describe('key lifetimes', () => {
   it('leaves every per-task and per-host key with a TTL once the tasks are finished', async () => {

@@ -87,7 +87,19 @@ describe('the keys the scripts write', () => {
     expect(await q.redis.hgetall(q.keys.tokens('h'))).toEqual({ a: 't:1', b: '' });
     const fixed = new Set(q.keys.scriptKeys);
     expect((await q.allKeys()).filter((key) => !fixed.has(key))).toEqual(
-      [q.keys.host('h'), q.keys.idempotency('k'), q.keys.task('t'), q.keys.tokens('h')].sort(),
+      [
+        q.keys.host('h'),
+        q.keys.idempotency('k'),
+        q.keys.recent,
+        q.keys.task('t'),
+        q.keys.tokens('h'),
+      ].sort(),
     );
+    // The keys the scripts build from the prefix (not among KEYS) are queueKeys's too.
+    expect(await q.redis.zscore(q.keys.recent, 't')).not.toBeNull();
+    await q.client.overview();
+    expect(await q.redis.type(q.keys.history)).toBe('list');
+    expect(q.keys.recent).toBe(`${q.keys.prefix}recent`);
+    expect(q.keys.history).toBe(`${q.keys.prefix}history`);
   });
 });

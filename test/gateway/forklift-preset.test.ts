@@ -50,4 +50,24 @@ it('runs every QueueClient operation through the preset', async () => {
     notDead: ['no-such-task'],
   });
   expect(await queue.retryAllDead()).toBe(0);
+  // The operator views and actions of the dashboard and the edge's operator routes.
+  expect(await queue.overview()).toMatchObject({ lanes: [{ size: 0 }, { size: 1 }, { size: 0 }] });
+  expect((await queue.searchTasks({})).tasks.map((t) => t.id).sort()).toEqual(
+    [now?.id, later?.id].sort(),
+  );
+  const keyed = await queue.enqueue([spec({ idempotencyKey: 'preset-key', delaySeconds: 600 })]);
+  expect(await queue.findByIdempotencyKey('preset-key')).toMatchObject({ id: keyed[0]?.id });
+  expect(await queue.listWaiting('delayed', 0, 10)).toMatchObject({ total: 1 });
+  expect(await queue.runNow(keyed[0]?.id ?? '')).toEqual({ outcome: 'queued' });
+  expect(await queue.deadPage({}, 0, 10)).toEqual({ total: 0, tasks: [] });
+  expect(await queue.deleteDead(['no-such-task'])).toEqual({
+    deleted: 0,
+    notDead: ['no-such-task'],
+  });
+  expect(await queue.retryDeadMatching({}, null)).toEqual({
+    processed: 0,
+    done: true,
+    cursor: null,
+  });
+  expect(await queue.deleteDeadMatching({ type: 'square' }, null)).toMatchObject({ done: true });
 });

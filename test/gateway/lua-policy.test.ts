@@ -88,7 +88,7 @@ describe('FORKLIFT_GATEWAY_ALLOW=forklift', () => {
       const a = await call(preset, '/', { body: command, timeoutMs: WAIT });
       expect(a.status, String(command[0])).toBe(400);
       expect(error(a)).toMatch(
-        /^NOPERM FORKLIFT_GATEWAY_ALLOW=forklift lets '(eval|eval_ro|evalsha|evalsha_ro|script\|load)' run only Forklift's own scripts \(enqueue, get-task, cancel, stats, list-dead, retry-dead\); /,
+        /^NOPERM FORKLIFT_GATEWAY_ALLOW=forklift lets '(eval|eval_ro|evalsha|evalsha_ro|script\|load)' run only Forklift's own scripts \(enqueue, get-task, cancel, stats, list-dead, retry-dead, snapshot, search-tasks, find-by-key, list-waiting, dead-page, delete-dead, dead-matching, run-now\); /,
       );
     }
     expect(error(await call(preset, '/', { body: ['EVALSHA', flushSha, 0] }))).toMatch(

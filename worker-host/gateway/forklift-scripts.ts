@@ -13,11 +13,19 @@
 import { createHash } from 'node:crypto';
 import {
   cancelScript,
+  deadMatchingScript,
+  deadPageScript,
+  deleteDeadScript,
   enqueueScript,
+  findByKeyScript,
   getTaskScript,
   type LuaScript,
   listDeadScript,
+  listWaitingScript,
   retryDeadScript,
+  runNowScript,
+  searchTasksScript,
+  snapshotScript,
   statsScript,
 } from '../../shared/scripts/index.js';
 import type { CommandArg } from './commands.js';
@@ -30,6 +38,14 @@ export const FORKLIFT_CLIENT_SCRIPTS: readonly LuaScript[] = Object.freeze([
   statsScript,
   listDeadScript,
   retryDeadScript,
+  snapshotScript,
+  searchTasksScript,
+  findByKeyScript,
+  listWaitingScript,
+  deadPageScript,
+  deleteDeadScript,
+  deadMatchingScript,
+  runNowScript,
 ]);
 
 interface Known {
