@@ -10,7 +10,10 @@ import { NAMESPACE_PATTERN, QUEUE_NAME_PATTERN } from '../shared/keys.js';
 
 /** What `startWorkerHost` accepts. */
 export interface WorkerOptions {
-  /** Redis URL. @default 'redis://127.0.0.1:6379' */
+  /**
+   * Redis URL; `redis+cluster://host:port,...` (or `rediss+cluster://`) names a Redis Cluster
+   * (see redis/cluster-url.ts). @default 'redis://127.0.0.1:6379'
+   */
   redisUrl?: string;
   /** Queue name. @default 'default' */
   queue?: string;
@@ -63,7 +66,12 @@ export interface WorkerOptions {
 const positiveInt = z.int().positive();
 
 const schema = z.object({
-  redisUrl: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://'),
+  redisUrl: z
+    .string()
+    .regex(
+      /^rediss?(\+cluster)?:\/\//,
+      'must start with redis:// or rediss:// (redis+cluster:// or rediss+cluster:// for a Redis Cluster)',
+    ),
   queue: z.string().regex(QUEUE_NAME_PATTERN, 'use 1-64 characters of A-Z a-z 0-9 _ . -'),
   namespace: z.string().regex(NAMESPACE_PATTERN),
   concurrency: positiveInt.max(1024),

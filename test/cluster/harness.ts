@@ -148,6 +148,24 @@ export function clusterSuite(name: string, setup: ClusterSetup = {}) {
       return views;
     },
 
+    /** Deletes every key of this file's namespace, on every master. */
+    async clear(): Promise<void> {
+      const c = need(cluster);
+      for (const port of await c.masters()) {
+        const node = c.node(port);
+        try {
+          let cursor = '0';
+          do {
+            const [next, found] = await node.scan(cursor, 'MATCH', `${namespace}:*`, 'COUNT', 1000);
+            cursor = next;
+            if (found.length > 0) await node.del(...found);
+          } while (cursor !== '0');
+        } finally {
+          node.disconnect();
+        }
+      }
+    },
+
     /** Remembers a spawned worker so that its process group is killed after the test. */
     track<C extends ChildProcess>(child: C): C {
       processes.push(child);

@@ -56,6 +56,13 @@ export interface TestCluster {
   node(port: number): Redis;
   /** The port of the master serving the slot of `key` now. */
   masterOf(key: string): Promise<number>;
+  /** The ports of the masters now. */
+  masters(): Promise<number[]>;
+  /**
+   * Moves the slot of `key`, with its keys, to the master at `port` (IMPORTING/MIGRATING,
+   * MIGRATE, SETSLOT NODE on every master), as a resharding does.
+   */
+  moveSlotOf(key: string, port: number): Promise<void>;
   /** SIGKILLs every node and removes the directory; idempotent. */
   stop(): Promise<void>;
 }
@@ -217,6 +224,32 @@ export async function startCluster(setup: ClusterSetup = {}): Promise<TestCluste
         maxRetriesPerRequest: 1,
         ...(password === undefined ? {} : { password }),
       }),
+    async masters() {
+      return ask(seed, password, async (r) => {
+        const ranges = (await r.cluster('SLOTS')) as [number, number, [string, number]][];
+        return [...new Set(ranges.map((range) => Number(range[2][1])))];
+      });
+    },
+    async moveSlotOf(key, port) {
+      const from = await this.masterOf(key);
+      if (from === port) return;
+      const slot = await ask(seed, password, async (r) => Number(await r.cluster('KEYSLOT', key)));
+      const id = (p: number) => ask(p, password, async (r) => String(await r.cluster('MYID')));
+      const [fromId, toId] = [await id(from), await id(port)];
+      await ask(port, password, (r) => r.cluster('SETSLOT', slot, 'IMPORTING', fromId));
+      await ask(from, password, async (r) => {
+        await r.cluster('SETSLOT', slot, 'MIGRATING', toId);
+        for (;;) {
+          const keys = (await r.cluster('GETKEYSINSLOT', slot, 1000)) as string[];
+          if (keys.length === 0) break;
+          const auth = password === undefined ? [] : ['AUTH', password];
+          await r.call('MIGRATE', '127.0.0.1', port, '', 0, 5_000, ...auth, 'KEYS', ...keys);
+        }
+      });
+      for (const master of await this.masters()) {
+        await ask(master, password, (r) => r.cluster('SETSLOT', slot, 'NODE', toId));
+      }
+    },
     async masterOf(key) {
       return ask(seed, password, async (r) => {
         const slot = Number(await r.cluster('KEYSLOT', key));
