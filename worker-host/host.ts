@@ -45,6 +45,7 @@ import { connectRedis } from './redis/connect.js';
 import { ioredisTransport } from './redis/ioredis-transport.js';
 import { redactRedisUrl } from './redis/redact.js';
 import { hostTtlFor, startUpkeep } from './upkeep.js';
+import { hostVitals } from './vitals.js';
 import { resolveWorkerOptions, type WorkerOptions } from './worker-options.js';
 
 /** A running worker host. */
@@ -259,6 +260,7 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
     log: hostLog,
     track,
     contact,
+    vitals: () => hostVitals(pool.pids()),
   });
   hostLog.info(
     {

@@ -2,7 +2,8 @@
  * A host's periodic Redis work, off the hot path: lease renewal of the tasks its children hold
  * (every lease/3, one call for all of them, only while there are any) and the maintenance tick
  * (heartbeat, reap of tasks whose host is gone, promotion of due delayed tasks: three calls
- * every `tickMs`).
+ * every `tickMs`). The heartbeat carries the host's vital signs (children, RSS) for the dashboard
+ * and, inside the same script, samples the queue's history and sweeps the search index.
  *
  * A host is alive while its heartbeat is younger than its TTL, twice the lease plus a tick: a
  * Redis pause or restart of up to twice the lease takes no task from a live host, and a host that
@@ -12,7 +13,7 @@
  * and the outage clock know when Redis last answered without a call of their own.
  */
 import type { Logger } from 'pino';
-import type { HostScripts } from './engine/host-scripts.js';
+import type { HostScripts, HostVitals } from './engine/host-scripts.js';
 import type { RedisContact } from './health.js';
 
 /** Options of `startUpkeep`. */
@@ -33,6 +34,11 @@ export interface UpkeepOptions {
   track: (promise: Promise<unknown>) => void;
   /** Told when Redis answers an upkeep call (and of each successful heartbeat) or fails to. */
   contact?: RedisContact | undefined;
+  /**
+   * The host's vital signs (live children, RSS), read before each heartbeat and recorded with it
+   * for the dashboard; a failure to read them beats without them.
+   */
+  vitals?: (() => Promise<HostVitals>) | undefined;
 }
 
 /** A host's TTL for a lease and tick: twice the lease plus one tick. */
@@ -62,9 +68,10 @@ export function startUpkeep(options: UpkeepOptions): () => void {
   }
 
   async function maintain(): Promise<void> {
+    const vitals = await (options.vitals?.() ?? Promise.resolve({})).catch(() => ({}));
     try {
       const [beat, reaped] = await Promise.all([
-        observed(scripts.heartbeat(options.hostTtlMs, options.tokens)).then((beat) => {
+        observed(scripts.heartbeat(options.hostTtlMs, options.tokens, vitals)).then((beat) => {
           contact?.beat();
           return beat;
         }),
