@@ -98,10 +98,14 @@ export function taskRoutes<E extends Env>(guard: Guard<E>): void {
     );
   });
 
+  /** Where an action on a task returns when its form names no page: the task, if it exists. */
+  const fallback = (id: string, outcome: string) =>
+    outcome === 'not_found' ? `${base}/tasks` : taskHref(base, id);
+
   guard.action('/tasks/:id/cancel', async (c, visit, form) => {
     const id = c.req.param('id') ?? '';
-    const back = safeBack(base, form('back')[0], taskHref(base, id));
     const result = await visit.queue.cancel(id);
+    const back = safeBack(base, form('back')[0], fallback(id, result.outcome));
     setFlash(
       c,
       base,
@@ -116,8 +120,8 @@ export function taskRoutes<E extends Env>(guard: Guard<E>): void {
 
   guard.action('/tasks/:id/run-now', async (c, visit, form) => {
     const id = c.req.param('id') ?? '';
-    const back = safeBack(base, form('back')[0], taskHref(base, id));
     const result = await visit.queue.runNow(id);
+    const back = safeBack(base, form('back')[0], fallback(id, result.outcome));
     setFlash(
       c,
       base,
