@@ -95,7 +95,10 @@ export function clusterOptions(url: string, options: ConnectOptions): ClusterOpt
 function connectCluster(url: string, options: ConnectOptions): Cluster {
   const { seeds } = parseClusterUrl(url);
   const cluster = new Cluster(seeds, clusterOptions(url, options));
-  cluster.on('error', (error: Error) => options.onError?.(error));
+  // "Failed to refresh slots cache." says no node answered; the last node's error says why.
+  cluster.on('error', (error: Error & { lastNodeError?: Error }) =>
+    options.onError?.(error.lastNodeError ?? error),
+  );
   cluster.on('node error', (error: Error) => options.onError?.(error));
   if (!options.blocking) failFast(cluster, MAX_RETRIES);
   return cluster;
