@@ -297,7 +297,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
         ? `  edge      ${edgeUrl}   (API token ${apiTokenShown})`
         : '  edge      not started (--no-edge)',
       `  worker    ${host.hostId}   queue '${cli.queue}' on ${redactRedisUrl(cli.redisUrl)}`,
-      `  dashboard ${dashboard.url}   (log in with the API token${edge ? `; also ${edgeUrl.replace('127.0.0.1', 'localhost')}/ui` : ''})`,
+      `  dashboard ${dashboard.url}   (log in with API token ${apiTokenShown}${edge ? `; also at ${edgeUrl.replace('127.0.0.1', 'localhost')}/ui` : ''})`,
       '',
       'Try:',
       `  curl -s -X POST ${edgeUrl}/v1/tasks -H 'authorization: Bearer ${apiTokenInCurl}' -H 'content-type: application/json' -d '{"type":"square","payload":{"x":7}}'`,
