@@ -93,20 +93,33 @@ export async function countOf(page: Page, id: string): Promise<number> {
   return Number.parseInt(await textOf(element), 10);
 }
 
-/** Logs in through the form with `token`; resolves once the overview has loaded. */
+const isOverview = (url: URL) => url.pathname === '/ui' || url.pathname === '/ui/';
+
+/**
+ * Logs in through the form with `token`; resolves once the overview has loaded, and throws
+ * when it answered anything but 200.
+ */
 export async function logIn(page: Page, baseUrl: string, token: string): Promise<void> {
   await page.goto(`${baseUrl}/ui/login`);
   await byTestId(page, 'login-token').fill(token);
-  await Promise.all([
-    page.waitForURL((url) => url.pathname === '/ui' || url.pathname === '/ui/', {
-      timeout: 30_000,
-    }),
+  const [overview] = await Promise.all([
+    page.waitForResponse(
+      (r) =>
+        r.request().method() === 'GET' &&
+        r.request().isNavigationRequest() &&
+        isOverview(new URL(r.url())),
+      { timeout: 30_000 },
+    ),
     byTestId(page, 'login-submit').click(),
   ]);
+  await page.waitForURL(isOverview, { timeout: 30_000 });
+  if (overview.status() !== 200) {
+    throw new Error(`the overview answered ${overview.status()} after logging in`);
+  }
 }
 
 /** The `Cookie` header a context would send to `baseUrl` (for hand-made requests). */
 export async function cookieHeader(context: BrowserContext, baseUrl: string): Promise<string> {
-  const cookies = await context.cookies(baseUrl);
+  const cookies = await context.cookies(`${baseUrl}/ui/`);
   return cookies.map((c) => `${c.name}=${c.value}`).join('; ');
 }
