@@ -17,7 +17,7 @@
  * | `GET /assets/app.css`, `/app.js`      | the stylesheet and the script (public)            |
  */
 import { type Env, Hono } from 'hono';
-import { ValidationError } from '../errors.js';
+import { StoreUnavailableError, ValidationError } from '../errors.js';
 import { Guard } from './guard.js';
 import { assetRoutes } from './routes/asset-routes.js';
 import { deadRoutes } from './routes/dead-routes.js';
@@ -28,6 +28,15 @@ import { waitingRoutes } from './routes/waiting-routes.js';
 import { securityHeaders } from './security-headers.js';
 import { DashboardUnavailable, type ResolveDashboard } from './setup.js';
 import { MessagePage } from './views/message.js';
+
+/** Errors that mean the store did not answer (the edge's client, or ioredis on Node). */
+function storeDown(error: unknown): boolean {
+  if (error instanceof StoreUnavailableError) return true;
+  const message = error instanceof Error ? error.message : '';
+  return /ECONNREFUSED|Connection is closed|max retries|ETIMEDOUT|ECONNRESET|fetch failed/i.test(
+    message,
+  );
+}
 
 /** Options of `createDashboard`. */
 export interface DashboardOptions {
@@ -58,8 +67,12 @@ export function createDashboard<E extends Env = Env>(
         ? ([503, 'Not configured', error.message] as const)
         : error instanceof ValidationError
           ? ([400, 'Bad request', error.message] as const)
-          : ([500, 'Error', 'Something failed; see the server log.'] as const);
-    if (status === 500) console.error('dashboard:', error);
+          : storeDown(error)
+            ? ([503, 'Redis unavailable', 'Redis does not answer; try again shortly.'] as const)
+            : ([500, 'Error', 'Something failed; see the server log.'] as const);
+    if (status !== 400 && !(error instanceof DashboardUnavailable)) {
+      console.error(`dashboard: ${c.req.method} ${new URL(c.req.url).pathname}:`, error);
+    }
     return c.html(
       <MessagePage base={base} title={title} text={text} link={{ href: base, label: 'Back' }} />,
       status,

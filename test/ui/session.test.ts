@@ -2,8 +2,11 @@
  * The dashboard's door: login and logout, redirects without a session, forged and expired
  * cookies, cross-site POSTs, read-only sessions on every action, and the security headers.
  */
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { QueueClient } from '../../shared/queue-client.js';
 import { createDashboard, SESSION_COOKIE, SESSION_TTL_MS } from '../../shared/ui/index.js';
+import { ioredisTransport } from '../../worker-host/redis/ioredis-transport.js';
 import { deleteNamespace, testNamespace, testQueue, testRedis } from '../support/redis.js';
 import { dashboardApp, FULL_TOKEN, ORIGIN, READ_TOKEN, testId, UiClient } from './support.js';
 
@@ -236,5 +239,26 @@ describe('configuration', () => {
     const answer = await app.request(`${ORIGIN}/login`);
     expect(answer.status).toBe(503);
     expect(await answer.text()).toContain('FORKLIFT_API_TOKENS');
+  });
+
+  it('answers 503 when Redis does not answer', async () => {
+    const down = new Redis('redis://127.0.0.1:1', {
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      lazyConnect: true,
+    });
+    down.on('error', () => {});
+    const app = dashboardApp(new QueueClient(ioredisTransport(down)));
+    const client = await new UiClient(app).login(FULL_TOKEN);
+    const errors = console.error;
+    console.error = () => {};
+    try {
+      const answer = await client.get('/ui');
+      expect(answer.status).toBe(503);
+      expect(testId(answer.text, 'flash')).toMatch(/Redis/);
+    } finally {
+      console.error = errors;
+      down.disconnect();
+    }
   });
 });

@@ -88,7 +88,9 @@ export function DeadPage(props: {
       <FilterForm base={base} filter={filter} />
       <p class="muted">
         <span data-testid="dead-total">{String(total)}</span>
-        {` ${describeFilter(filter)}`}
+        {filter.type === undefined
+          ? ` ${describeFilter(filter)}`
+          : ` dead letters in the time range; showing those of type ${filter.type}`}
       </p>
       {canAct && total > 0 ? (
         <div class="actions">
@@ -199,9 +201,18 @@ export function DeadPage(props: {
       )}
       <Pager
         prev={offset > 0 ? listUrl(Math.max(0, offset - pageSize)) : null}
-        next={offset + pageSize < total && tasks.length > 0 ? listUrl(offset + pageSize) : null}
+        next={
+          (filter.type === undefined ? offset + pageSize < total : tasks.length >= pageSize) &&
+          tasks.length > 0
+            ? listUrl(offset + pageSize)
+            : null
+        }
       >
-        {total > 0 ? `${offset + 1}–${offset + tasks.length} of ${total}` : ''}
+        {tasks.length === 0
+          ? ''
+          : filter.type === undefined
+            ? `${offset + 1}–${offset + tasks.length} of ${total}`
+            : `${offset + 1}–${offset + tasks.length}`}
       </Pager>
     </div>
   );
@@ -222,7 +233,7 @@ export function ConfirmBulk(props: {
   return (
     <div class="card">
       <p>
-        {`${verb === 'retry' ? 'Retry' : 'Delete'} ${describeFilter(filter)}: about `}
+        {`${verb === 'retry' ? 'Retry' : 'Delete'} ${describeFilter(filter)}: ${filter.type === undefined ? 'about' : 'at most'} `}
         <strong data-testid="confirm-count">{String(props.total)}</strong>
         {verb === 'retry'
           ? ' tasks go back to their lanes.'
