@@ -17,6 +17,10 @@ import type { LaneOrder } from './engine/lane-order.js';
 import type { Offer } from './pool/pool.js';
 import type { RedisClient } from './redis/connect.js';
 
+/** True for Redis's reply to a client blocked on a master that turned into a replica. */
+const isUnblocked = (error: unknown): boolean =>
+  error instanceof Error && error.message.startsWith('UNBLOCKED');
+
 /** What the claim loop needs. */
 export interface ClaimLoopOptions {
   scripts: HostScripts;
@@ -144,7 +148,11 @@ export class ClaimLoop {
         (timeoutMs / 1000).toFixed(3),
       );
     } catch (error) {
-      if (this.running) {
+      if (this.running && isUnblocked(error)) {
+        // On a cluster, the master the wait was on became a replica (a failover): claim again
+        // at once; the claim and the next wait follow the slot to its new master.
+        this.o.log.info('blocking wait ended by a failover; claiming on the new master');
+      } else if (this.running) {
         this.o.log.warn({ err: error }, 'blocking wait failed; retrying');
         await sleep(1_000);
       }

@@ -56,6 +56,8 @@ export interface TestCluster {
   node(port: number): Redis;
   /** The port of the master serving the slot of `key` now. */
   masterOf(key: string): Promise<number>;
+  /** The port of a replica of the master at `port`. */
+  replicaOf(port: number): Promise<number>;
   /** The ports of the masters now. */
   masters(): Promise<number[]>;
   /**
@@ -215,8 +217,19 @@ export async function startCluster(setup: ClusterSetup = {}): Promise<TestCluste
     throw error;
   }
 
-  const seed = nodes[0]?.port ?? 0;
-  return {
+  /** Asks the first node that answers (any node knows the whole cluster's slot table). */
+  const anyNode = async <T>(fn: (redis: Redis) => Promise<T>): Promise<T> => {
+    let last: unknown;
+    for (const { port } of nodes) {
+      try {
+        return await ask(port, password, fn);
+      } catch (error) {
+        last = error;
+      }
+    }
+    throw last;
+  };
+  const cluster: TestCluster = {
     url: `redis+cluster://${nodes.map(({ port }) => `127.0.0.1:${port}`).join(',')}`,
     nodes,
     node: (port) =>
@@ -224,16 +237,26 @@ export async function startCluster(setup: ClusterSetup = {}): Promise<TestCluste
         maxRetriesPerRequest: 1,
         ...(password === undefined ? {} : { password }),
       }),
+    async replicaOf(port) {
+      return ask(port, password, async (r) => {
+        const id = String(await r.cluster('MYID'));
+        const lines = (await r.cluster('REPLICAS', id)) as string[];
+        const address = lines[0]?.split(' ')[1] ?? '';
+        const replica = Number(/:(\d+)@/.exec(address)?.[1]);
+        if (!replica) throw new Error(`no replica of the master on port ${port}`);
+        return replica;
+      });
+    },
     async masters() {
-      return ask(seed, password, async (r) => {
-        const ranges = (await r.cluster('SLOTS')) as [number, number, [string, number]][];
-        return [...new Set(ranges.map((range) => Number(range[2][1])))];
+      return anyNode(async (r) => {
+        const ranges = await r.cluster('SLOTS');
+        return [...new Set(ranges.map((range) => Number(range[2]?.[1])))];
       });
     },
     async moveSlotOf(key, port) {
-      const from = await this.masterOf(key);
+      const from = await cluster.masterOf(key);
       if (from === port) return;
-      const slot = await ask(seed, password, async (r) => Number(await r.cluster('KEYSLOT', key)));
+      const slot = await anyNode(async (r) => Number(await r.cluster('KEYSLOT', key)));
       const id = (p: number) => ask(p, password, async (r) => String(await r.cluster('MYID')));
       const [fromId, toId] = [await id(from), await id(port)];
       await ask(port, password, (r) => r.cluster('SETSLOT', slot, 'IMPORTING', fromId));
@@ -246,19 +269,20 @@ export async function startCluster(setup: ClusterSetup = {}): Promise<TestCluste
           await r.call('MIGRATE', '127.0.0.1', port, '', 0, 5_000, ...auth, 'KEYS', ...keys);
         }
       });
-      for (const master of await this.masters()) {
+      for (const master of await cluster.masters()) {
         await ask(master, password, (r) => r.cluster('SETSLOT', slot, 'NODE', toId));
       }
     },
     async masterOf(key) {
-      return ask(seed, password, async (r) => {
+      return anyNode(async (r) => {
         const slot = Number(await r.cluster('KEYSLOT', key));
-        const ranges = (await r.cluster('SLOTS')) as [number, number, [string, number]][];
+        const ranges = await r.cluster('SLOTS');
         const range = ranges.find(([from, to]) => slot >= from && slot <= to);
         if (!range) throw new Error(`no master serves slot ${slot}`);
-        return Number(range[2][1]);
+        return Number(range[2]?.[1]);
       });
     },
     stop,
   };
+  return cluster;
 }
