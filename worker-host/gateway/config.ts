@@ -169,7 +169,10 @@ function parseWith<T>(schema: z.ZodType<T>, name: string, raw: string): T {
 
 const redisUrlSchema = z
   .string()
-  .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+  .regex(
+    /^rediss?:\/\/\S+$/,
+    'must be a redis:// or rediss:// URL (the gateway does not front a Redis Cluster yet)',
+  )
   .refine((s) => URL.canParse(s), 'must be a valid URL');
 const intString = (min: number, max: number, what: string) =>
   z
