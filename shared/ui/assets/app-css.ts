@@ -1,6 +1,6 @@
 /**
  * The dashboard's stylesheet (`<base>/assets/app.css`): system fonts, one column on a phone,
- * tables that scroll sideways rather than squeeze, and dark colours when the system asks for them.
+ * table rows as cards on a phone, and dark colours when the system asks for them.
  * A string constant, as a Worker has no file system.
  */
 export const APP_CSS = `
@@ -84,6 +84,7 @@ button.small { padding: .15rem .5rem; font-size: .85rem; }
 button.link { background: none; border: none; color: var(--accent); padding: 0; }
 .actions { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin: .75rem 0; }
 .row-actions { display: flex; gap: .35rem; flex-wrap: wrap; }
+.form-only { display: none; }
 .pager { display: flex; gap: 1rem; align-items: center; margin: .75rem 0; color: var(--muted); }
 .tabs { display: flex; gap: .25rem; margin-bottom: 1rem; flex-wrap: wrap; }
 .tabs a { padding: .3rem .7rem; border: 1px solid var(--line); border-radius: 99px; text-decoration: none; }
@@ -103,5 +104,19 @@ dl.fields dd { margin: 0; overflow-wrap: anywhere; }
   dl.fields { grid-template-columns: 1fr; }
   dl.fields dd { margin-bottom: .4rem; }
   .hide-narrow { display: none; }
+  /* Tables become one card per row. */
+  .table-wrap { overflow: visible; background: none; border: none; }
+  .table-wrap table, .table-wrap tbody, .table-wrap tr, .table-wrap td { display: block; width: auto; }
+  .table-wrap thead { display: none; }
+  .table-wrap tr {
+    background: var(--card); border: 1px solid var(--line); border-radius: 10px;
+    margin-bottom: .6rem; padding: .4rem 0;
+  }
+  .table-wrap td { border: none; padding: .2rem .75rem; text-align: left; max-width: none; }
+  .table-wrap td[data-label]::before {
+    content: attr(data-label) ": "; color: var(--muted); font-size: .8rem;
+  }
+  .table-wrap td.error[data-label]::before { display: block; }
+  .table-wrap td.row-actions { display: flex; padding-top: .4rem; }
 }
 `;

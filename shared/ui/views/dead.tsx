@@ -22,13 +22,19 @@ export function FilterFields(props: { filter: DeadFilter }) {
   );
 }
 
-/** The filter in words. */
-export function describeFilter(filter: DeadFilter): string {
+/** The filter in words (`of type x, dead since …`), or '' for no filter. */
+export function filterWords(filter: DeadFilter): string {
   const parts: string[] = [];
   if (filter.type !== undefined) parts.push(`of type ${filter.type}`);
   if (filter.from !== undefined) parts.push(`dead since ${formatTime(filter.from)}`);
   if (filter.to !== undefined) parts.push(`dead before ${formatTime(filter.to)}`);
-  return parts.length === 0 ? 'every dead letter' : `dead letters ${parts.join(', ')}`;
+  return parts.join(', ');
+}
+
+/** The dead letters a filter names, in words. */
+export function describeFilter(filter: DeadFilter): string {
+  const words = filterWords(filter);
+  return words === '' ? 'every dead letter' : `dead letters ${words}`;
 }
 
 function FilterForm(props: { base: string; filter: DeadFilter }) {
@@ -89,12 +95,12 @@ export function DeadPage(props: {
       <p class="muted">
         <span data-testid="dead-total">{String(total)}</span>
         {filter.type === undefined
-          ? ` ${describeFilter(filter)}`
-          : ` dead letters in the time range; showing those of type ${filter.type}`}
+          ? ` dead letter${total === 1 ? '' : 's'} ${filterWords(filter)}`
+          : ` dead letters in the time range; showing those ${filterWords(filter)}`}
       </p>
       {canAct && total > 0 ? (
         <div class="actions">
-          <form id="dead-bulk" method="post" action={`${base}/dead/retry`}>
+          <form id="dead-bulk" class="form-only" method="post" action={`${base}/dead/retry`}>
             <input type="hidden" name="back" value={page.here} />
           </form>
           <button type="submit" form="dead-bulk" class="secondary" data-testid="retry-selected">
@@ -169,11 +175,13 @@ export function DeadPage(props: {
                     <TaskLink base={base} id={task.id} />
                   </td>
                   <td>{task.type}</td>
-                  <td class="num">{String(task.attempts)}</td>
-                  <td class="error" data-testid="dead-error">
+                  <td class="num" data-label="attempts">
+                    {String(task.attempts)}
+                  </td>
+                  <td class="error" data-testid="dead-error" data-label="error">
                     {task.error ?? ''}
                   </td>
-                  <td>{formatTime(task.finishedAt)}</td>
+                  <td data-label="died">{formatTime(task.finishedAt)}</td>
                   {canAct ? (
                     <td class="row-actions">
                       <ActionButton

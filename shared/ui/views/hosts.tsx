@@ -38,18 +38,22 @@ function HostRow(props: { host: HostView; now: number }) {
         <SlotBar slots={host.slots} />
         <span class="muted">{`${host.concurrency} slots, prefetch ${host.prefetch}`}</span>
       </td>
-      <td class="num" data-testid="host-free">
+      <td class="num" data-testid="host-free" data-label="free">
         {String(host.slots.free)}
       </td>
-      <td class="num" data-testid="host-busy">
+      <td class="num" data-testid="host-busy" data-label="busy">
         {String(host.slots.busy)}
       </td>
-      <td class="num" data-testid="host-prefetched">
+      <td class="num" data-testid="host-prefetched" data-label="prefetched">
         {String(host.slots.prefetched)}
       </td>
-      <td class="num">{host.children === null ? '—' : String(host.children)}</td>
-      <td class="num">{formatBytes(host.rssBytes)}</td>
-      <td>
+      <td class="num" data-label="children">
+        {host.children === null ? '—' : String(host.children)}
+      </td>
+      <td class="num" data-label="memory">
+        {formatBytes(host.rssBytes)}
+      </td>
+      <td data-label="heartbeat">
         {beat === null ? '—' : `${formatDuration(Math.max(0, now - beat))} ago`}
         <div class="muted hide-narrow">{`up since ${formatTime(host.startedAt)}`}</div>
       </td>

@@ -96,8 +96,8 @@ export function TaskRows(props: { base: string; tasks: readonly TaskSummary[] })
                 <StateBadge state={task.state} />
               </td>
               <td class="hide-narrow">{task.priority}</td>
-              <td class="num">{`${task.attempts} / ${task.maxAttempts}`}</td>
-              <td>{formatTime(task.enqueuedAt)}</td>
+              <td class="num" data-label="attempts">{`${task.attempts} / ${task.maxAttempts}`}</td>
+              <td data-label="enqueued">{formatTime(task.enqueuedAt)}</td>
               <td class="hide-narrow id">{task.idempotencyKey ?? ''}</td>
             </tr>
           ))}

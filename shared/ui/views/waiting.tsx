@@ -68,9 +68,12 @@ export function WaitingPage(props: {
                     <TaskLink base={page.base} id={task.id} />
                   </td>
                   <td>{task.type}</td>
-                  <td class="num">{`${task.attempts} / ${task.maxAttempts}`}</td>
-                  <td>{formatTime(task.enqueuedAt)}</td>
-                  {list === 'delayed' ? <td>{formatTime(task.runAt)}</td> : null}
+                  <td
+                    class="num"
+                    data-label="attempts"
+                  >{`${task.attempts} / ${task.maxAttempts}`}</td>
+                  <td data-label="enqueued">{formatTime(task.enqueuedAt)}</td>
+                  {list === 'delayed' ? <td data-label="due">{formatTime(task.runAt)}</td> : null}
                   {canAct ? (
                     <td class="row-actions">
                       {list === 'delayed' ? (
