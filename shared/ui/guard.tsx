@@ -72,7 +72,7 @@ export class Guard<E extends Env> {
     return verifySession(getCookie(c, SESSION_COOKIE), setup.tokens);
   }
 
-  private visit(c: Context<E>, setup: DashboardSetup, session: Session): Visit {
+  private visit(c: Context<E>, setup: DashboardSetup, session: Session, flash = true): Visit {
     const url = new URL(c.req.url);
     return {
       setup,
@@ -82,14 +82,21 @@ export class Guard<E extends Env> {
         base: this.base,
         role: session.role,
         queueName: setup.queueName,
-        flash: c.req.method === 'GET' ? takeFlash(c, this.base) : null,
+        flash: flash && c.req.method === 'GET' ? takeFlash(c, this.base) : null,
         here: `${url.pathname}${url.search}`,
       },
     };
   }
 
-  /** Registers a GET that needs a session. */
-  page(path: string, handler: (c: Context<E>, visit: Visit) => Promise<Response>): void {
+  /**
+   * Registers a GET that needs a session. A fragment (`{ flash: false }`) leaves the pending
+   * flash message to the next page.
+   */
+  page(
+    path: string,
+    handler: (c: Context<E>, visit: Visit) => Promise<Response>,
+    options: { flash?: boolean } = {},
+  ): void {
     this.app.get(path, async (c) => {
       const setup = setupOf(c, this.resolve);
       const session = await this.session(c, setup);
@@ -98,7 +105,7 @@ export class Guard<E extends Env> {
         const next = encodeURIComponent(`${url.pathname}${url.search}`);
         return c.redirect(`${this.base}/login?next=${next}`, 303);
       }
-      return handler(c, this.visit(c, setup, session));
+      return handler(c, this.visit(c, setup, session, options.flash ?? true));
     });
   }
 

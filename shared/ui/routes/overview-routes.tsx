@@ -22,10 +22,14 @@ export function overviewRoutes<E extends Env>(guard: Guard<E>): void {
     );
   });
 
-  guard.page('/fragments/overview', async (c, visit) => {
-    const overview = await visit.queue.overview();
-    return c.html(<OverviewBody overview={overview} />);
-  });
+  guard.page(
+    '/fragments/overview',
+    async (c, visit) => {
+      const overview = await visit.queue.overview();
+      return c.html(<OverviewBody overview={overview} />);
+    },
+    { flash: false },
+  );
 
   guard.page('/hosts', async (c, visit) => {
     const overview = await visit.queue.overview();
