@@ -11,10 +11,17 @@
  * | `GET /v1/tasks/{id}`     | yes  | 200 the task view, 404                             |
  * | `DELETE /v1/tasks/{id}`  | yes  | 200 `{ id, state: 'canceled' }`, 404, 409          |
  * | `GET /v1/stats`          | yes  | 200 the queue counters                             |
+ * | `GET /v1/overview`       | yes  | 200 lanes, waits, totals, hosts, history (1 call)  |
+ * | `GET /v1/tasks`          | yes  | 200 `{ tasks, cursor }`: search, or `?key=` lookup |
+ * | `GET /v1/waiting/{list}` | yes  | 200 `{ total, tasks }` of a lane or `delayed`      |
+ * | `POST /v1/tasks/{id}/run-now` | full | 200 `{ id, state: 'queued' }`, 404, 409     |
+ * | `GET /v1/dead`           | yes  | 200 `{ total, tasks }`, newest first, filtered     |
+ * | `POST /v1/dead/retry`, `/delete` | full | 200 `{ retried or deleted, notDead }`      |
+ * | `POST /v1/dead/retry-matching`, `/delete-matching` | full | 200 `{ processed, done, cursor }` |
  * | `/ui/*`                  | form | the dashboard (shared/ui), its own session cookie  |
  *
- * Every `/v1/*` request passes `authenticate` (tokens, then config) and `limitBody` before its
- * handler reads anything; every error leaves through `onError` as `{ error: { code, … } }`.
+ * Every `/v1/*` request passes `authenticate` (tokens, then config; a read-only token may only
+ * GET: 403 otherwise) and `limitBody` before its handler reads anything; every error leaves through `onError` as `{ error: { code, … } }`.
  */
 import { Hono } from 'hono';
 import { authenticate } from './auth.js';
@@ -23,8 +30,13 @@ import type { AppEnv } from './context.js';
 import { edgeDashboard } from './dashboard.js';
 import { ApiError, errorBody, logServerError, toApiError } from './errors.js';
 import { ApiRoutes, openApiDocument } from './openapi.js';
+import { deadRoutes } from './routes/dead.js';
+import { overviewRoutes } from './routes/overview.js';
+import { runNowRoutes } from './routes/run-now.js';
+import { searchRoutes } from './routes/search.js';
 import { statsRoutes } from './routes/stats.js';
 import { taskRoutes } from './routes/tasks.js';
+import { waitingRoutes } from './routes/waiting.js';
 import { healthSchema } from './schemas.js';
 
 /** The API version prefix. */
@@ -75,7 +87,15 @@ export function createApp(): Hono<AppEnv> {
   app.route('/ui', edgeDashboard());
 
   app.use(`${API_PREFIX}/*`, authenticate, limitBody);
-  const versioned = [taskRoutes(), statsRoutes()];
+  const versioned = [
+    taskRoutes(),
+    statsRoutes(),
+    overviewRoutes(),
+    searchRoutes(),
+    waitingRoutes(),
+    deadRoutes(),
+    runNowRoutes(),
+  ];
   for (const routes of versioned) app.route(API_PREFIX, routes.app);
 
   let document: Record<string, unknown> | undefined;

@@ -1,6 +1,8 @@
 /**
  * Who may call `/v1/*`: a request must carry `Authorization: Bearer <token>` with one of the
- * tokens in `FORKLIFT_API_TOKENS`. The check runs before the body is read.
+ * tokens in `FORKLIFT_API_TOKENS` (role `full`), or of `FORKLIFT_API_READONLY_TOKENS` (role
+ * `readonly`: GET routes only; any other method answers 403 `forbidden` before Redis is touched).
+ * The check runs before the body is read. The role is on the context as `c.var.role`.
  *
  * The comparison takes the same time whatever the token: both sides are hashed with SHA-256 and
  * every configured digest is compared byte by byte in full, so neither the length nor the first
@@ -33,6 +35,32 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
+/** What a caller may do: everything, or read (GET routes) only. */
+export type ApiRole = 'full' | 'readonly';
+
+/** Methods a read-only token may call. */
+const READ_METHODS = new Set(['GET', 'HEAD']);
+
+/**
+ * The role of a presented token: 'full' when `tokens.apiTokens` lists it, 'readonly' when
+ * `tokens.readOnlyApiTokens` does, else null. Both lists are always compared in full, in time
+ * independent of the token (see `tokenMatches`). The dashboard can check a token with it.
+ *
+ * @example
+ * const role = await tokenRole(presented, config); // EdgeConfig has both lists
+ */
+export async function tokenRole(
+  presented: string,
+  tokens: { apiTokens: readonly string[]; readOnlyApiTokens: readonly string[] },
+): Promise<ApiRole | null> {
+  const [full, readOnly] = await Promise.all([
+    tokenMatches(presented, tokens.apiTokens),
+    tokenMatches(presented, tokens.readOnlyApiTokens),
+  ]);
+  if (full) return 'full';
+  return readOnly ? 'readonly' : null;
+}
+
 /** True when `presented` is one of `tokens`, in time independent of both. */
 export async function tokenMatches(presented: string, tokens: readonly string[]): Promise<boolean> {
   const [digest, known] = await Promise.all([sha256(presented), digestsOf(tokens)]);
@@ -56,7 +84,8 @@ const unauthorized = () =>
   });
 
 /**
- * Authenticates the caller, then puts the config and the queue client on the context.
+ * Authenticates the caller (refusing a read-only token any method but GET and HEAD), then puts
+ * the config, the queue client and the caller's role on the context.
  *
  * @example
  * app.use('/v1/*', authenticate);
@@ -77,7 +106,21 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
     );
   }
   const presented = bearerToken(c.req.header('authorization'));
-  if (presented === null || !(await tokenMatches(presented, tokens))) throw unauthorized();
+  const role =
+    presented === null
+      ? null
+      : await tokenRole(presented, {
+          apiTokens: tokens,
+          readOnlyApiTokens: result.ok ? result.config.readOnlyApiTokens : result.readOnlyApiTokens,
+        });
+  if (role === null) throw unauthorized();
+  if (role === 'readonly' && !READ_METHODS.has(c.req.method)) {
+    throw new ApiError(
+      403,
+      'forbidden',
+      `A read-only token may only read (GET); ${c.req.method} ${c.req.path} needs a token of FORKLIFT_API_TOKENS`,
+    );
+  }
   if (!result.ok) {
     throw new ApiError(503, 'not_configured', `Not configured: ${result.problems.join('; ')}`, {
       details: { problems: result.problems },
@@ -85,5 +128,6 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   }
   c.set('config', result.config);
   c.set('queue', queueFor(result.config));
+  c.set('role', role);
   await next();
 });

@@ -18,6 +18,11 @@ import { memoizeByObject } from '../shared/memo.js';
 export interface EdgeConfig {
   /** Bearer tokens allowed to call `/v1/*` (`FORKLIFT_API_TOKENS`, comma-separated). */
   apiTokens: readonly string[];
+  /**
+   * Bearer tokens allowed to call the GET routes of `/v1/*` only (`FORKLIFT_API_READONLY_TOKENS`,
+   * comma-separated, optional): any other method answers 403 `forbidden`. @default []
+   */
+  readOnlyApiTokens: readonly string[];
   /** The REST endpoint (`UPSTASH_REDIS_REST_URL`) and its token (`UPSTASH_REDIS_REST_TOKEN`). */
   store: { url: string; token: string };
   /** Queue name (`FORKLIFT_QUEUE`). @default 'default' */
@@ -48,6 +53,8 @@ export type ConfigResult =
       ok: false;
       /** The API tokens when they at least are valid (so callers can still be authenticated). */
       apiTokens: readonly string[];
+      /** The read-only API tokens when they at least are valid (else none). */
+      readOnlyApiTokens: readonly string[];
       /** One line per bad variable, each starting with its name. */
       problems: readonly string[];
     };
@@ -72,19 +79,24 @@ const positiveInt = (max: number) =>
     .optional()
     .pipe(z.coerce.number<string | number | undefined>().int().min(1).max(max).optional());
 
+const tokenList = (s: string) =>
+  s
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+const tokenArray = z.array(z.string().regex(/^\S+$/, 'has a token with whitespace inside'));
+
+const readOnlyTokens = z
+  .string({ error: 'must be a string' })
+  .optional()
+  .transform((s) => tokenList(s ?? ''))
+  .pipe(tokenArray);
+
 const envSchema = z.object({
   FORKLIFT_API_TOKENS: text('a secret: comma-separated bearer tokens')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((t) => t.trim())
-        .filter((t) => t !== ''),
-    )
-    .pipe(
-      z
-        .array(z.string().regex(/^\S+$/, 'has a token with whitespace inside'))
-        .min(1, 'lists no token'),
-    ),
+    .transform(tokenList)
+    .pipe(tokenArray.min(1, 'lists no token')),
+  FORKLIFT_API_READONLY_TOKENS: readOnlyTokens,
   UPSTASH_REDIS_REST_URL: text('a secret: the Redis REST endpoint').regex(
     UPSTASH_URL,
     'must be an http(s) URL, e.g. https://eu1-xxx.upstash.io',
@@ -112,13 +124,25 @@ const envSchema = z.object({
  * if (!result.ok) console.error(result.problems.join('\n'));
  */
 export function readConfig(env: Readonly<Record<string, unknown>>): ConfigResult {
-  const parsed = envSchema.safeParse(env);
+  const parsed = envSchema
+    .superRefine((v, ctx) => {
+      const full = new Set(v.FORKLIFT_API_TOKENS);
+      if (v.FORKLIFT_API_READONLY_TOKENS.some((token) => full.has(token))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['FORKLIFT_API_READONLY_TOKENS'],
+          message: 'has a token that FORKLIFT_API_TOKENS lists too (it would have full access)',
+        });
+      }
+    })
+    .safeParse(env);
   if (parsed.success) {
     const v = parsed.data;
     return {
       ok: true,
       config: {
         apiTokens: v.FORKLIFT_API_TOKENS,
+        readOnlyApiTokens: v.FORKLIFT_API_READONLY_TOKENS,
         store: { url: v.UPSTASH_REDIS_REST_URL, token: v.UPSTASH_REDIS_REST_TOKEN },
         queue: v.FORKLIFT_QUEUE ?? CONFIG_DEFAULTS.queue,
         namespace: v.FORKLIFT_NAMESPACE ?? CONFIG_DEFAULTS.namespace,
@@ -133,7 +157,13 @@ export function readConfig(env: Readonly<Record<string, unknown>>): ConfigResult
     return `${name} ${issue.message}`;
   });
   const tokens = envSchema.shape.FORKLIFT_API_TOKENS.safeParse(env.FORKLIFT_API_TOKENS);
-  return { ok: false, apiTokens: tokens.success ? tokens.data : [], problems };
+  const apiTokens = tokens.success ? tokens.data : [];
+  const readOnly = readOnlyTokens.safeParse(env.FORKLIFT_API_READONLY_TOKENS);
+  // A read-only token that is also a full one is a problem above: it stays full, as listed.
+  const readOnlyApiTokens = readOnly.success
+    ? readOnly.data.filter((token) => !apiTokens.includes(token))
+    : [];
+  return { ok: false, apiTokens, readOnlyApiTokens, problems };
 }
 
 /** `readConfig`, once per `env` object (that is, once per isolate). */

@@ -13,6 +13,11 @@ export interface EdgeEnv extends Env {
   UPSTASH_REDIS_REST_TOKEN?: string;
   /** Secret: comma-separated bearer tokens allowed to call `/v1/*`. */
   FORKLIFT_API_TOKENS?: string;
+  /**
+   * Optional (best set as a secret too): comma-separated bearer tokens allowed to call the GET
+   * routes of `/v1/*` only. @default none
+   */
+  FORKLIFT_API_READONLY_TOKENS?: string;
   /** Key namespace. @default 'forklift' */
   FORKLIFT_NAMESPACE?: string;
   /** Largest JSON payload of one task, in bytes. @default 262144 */

@@ -8,8 +8,9 @@
  * | `invalid_json`      | 400    | the body is empty or not JSON                                  |
  * | `invalid_request`   | 400    | a field breaks a rule; `details.issues` names each field      |
  * | `unauthorized`      | 401    | no `Authorization: Bearer <token>`, or an unknown token        |
+ * | `forbidden`         | 403    | a read-only token on a route that changes something            |
  * | `not_found`         | 404    | no such task, or no such route                                 |
- * | `conflict`          | 409    | the task cannot be canceled in its state (`details.state`)     |
+ * | `conflict`          | 409    | the task cannot be canceled (or run now) in its state (`details.state`) |
  * | `payload_too_large` | 413    | the request body or a task payload is over its limit           |
  * | `internal`          | 500    | a bug; logged                                                  |
  * | `corrupt_record`    | 500    | the stored task record cannot be decoded; logged               |
@@ -21,6 +22,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import {
   CorruptRecordError,
   StoreUnavailableError,
+  ValidationError,
   type ValidationIssue,
 } from '../shared/index.js';
 import { withoutCommand } from './upstash-transport.js';
@@ -30,6 +32,7 @@ export const ERROR_CODES = [
   'invalid_json',
   'invalid_request',
   'unauthorized',
+  'forbidden',
   'not_found',
   'conflict',
   'payload_too_large',
@@ -45,6 +48,7 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 /** The code of an HTTP error raised by Hono or a middleware, where its status has its own. */
 const HTTP_ERROR_CODES: Partial<Record<number, ErrorCode>> = {
   401: 'unauthorized',
+  403: 'forbidden',
   404: 'not_found',
   413: 'payload_too_large',
 };
@@ -111,6 +115,8 @@ const RETRY_AFTER_SECONDS = '1';
 /** Turns any error into the API's answer (an `ApiError`), for `app.onError`. */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  // The shared rules refused an argument before anything was sent (QueueClient's checks).
+  if (error instanceof ValidationError) return validationError(error.issues);
   if (error instanceof StoreUnavailableError) {
     return new ApiError(
       503,

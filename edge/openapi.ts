@@ -32,6 +32,8 @@ export interface ApiOperation {
   secured: boolean;
   /** Path parameters, an object schema (each property is one parameter). */
   params?: z.ZodObject;
+  /** Query parameters, an object schema (each property is one parameter; optional ones are). */
+  query?: z.ZodObject;
   /** The JSON body. */
   body?: z.ZodType;
   responses: Record<number, ApiResponse>;
@@ -82,12 +84,25 @@ function schemaRef(schema: z.ZodType): Record<string, unknown> {
 }
 
 function operationObject(op: ApiOperation): Record<string, unknown> {
-  const parameters = Object.entries(op.params?.shape ?? {}).map(([name, schema]) => ({
-    name,
-    in: 'path',
-    required: true,
-    schema: schemaRef(schema as z.ZodType),
-  }));
+  const parameters = [
+    ...Object.entries(op.params?.shape ?? {}).map(([name, schema]) => ({
+      name,
+      in: 'path',
+      required: true,
+      schema: schemaRef(schema as z.ZodType),
+    })),
+    ...Object.entries(op.query?.shape ?? {}).map(([name, schema]) => {
+      const type = schema as z.ZodType;
+      const description = components.get(type)?.description;
+      return {
+        name,
+        in: 'query',
+        required: !type.safeParse(undefined).success,
+        ...(description ? { description } : {}),
+        schema: schemaRef(type),
+      };
+    }),
+  ];
   const responses = Object.fromEntries(
     Object.entries(op.responses).map(([status, response]) => [
       status,
@@ -147,7 +162,9 @@ export function openApiDocument(
         bearerAuth: {
           type: 'http',
           scheme: 'bearer',
-          description: 'One of the tokens in the FORKLIFT_API_TOKENS secret.',
+          description:
+            'One of the tokens in the FORKLIFT_API_TOKENS secret, or, for GET routes only, of ' +
+            'FORKLIFT_API_READONLY_TOKENS (any other method answers 403 forbidden).',
         },
       },
     },

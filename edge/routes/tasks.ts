@@ -78,7 +78,7 @@ export function taskRoutes(): ApiRoutes {
           description: 'Accepted (or a duplicate of an earlier task)',
           schema: enqueueResultSchema,
         },
-        ...errorResponses(400, 401, 413, 503),
+        ...errorResponses(400, 401, 403, 413, 503),
       },
     },
     async (c) => {
@@ -106,7 +106,7 @@ export function taskRoutes(): ApiRoutes {
       body: batchRequestDocSchema,
       responses: {
         202: { description: 'Accepted', schema: batchResultSchema },
-        ...errorResponses(400, 401, 413, 503),
+        ...errorResponses(400, 401, 403, 413, 503),
       },
     },
     async (c) => {
@@ -162,7 +162,7 @@ export function taskRoutes(): ApiRoutes {
       params: taskIdParamsSchema,
       responses: {
         200: { description: 'Canceled', schema: cancelResultSchema },
-        ...errorResponses(400, 401, 404, 409, 503),
+        ...errorResponses(400, 401, 403, 404, 409, 503),
       },
     },
     async (c) => {

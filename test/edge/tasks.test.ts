@@ -268,12 +268,22 @@ describe('GET /openapi.json', () => {
     const { body: doc } = await edge.api('GET', '/openapi.json', { token: null });
     expect(Object.keys(doc.paths).sort()).toEqual([
       '/healthz',
+      '/v1/dead',
+      '/v1/dead/delete',
+      '/v1/dead/delete-matching',
+      '/v1/dead/retry',
+      '/v1/dead/retry-matching',
+      '/v1/overview',
       '/v1/stats',
       '/v1/tasks',
       '/v1/tasks/batch',
       '/v1/tasks/{id}',
+      '/v1/tasks/{id}/run-now',
+      '/v1/waiting/{list}',
     ]);
     expect(Object.keys(doc.paths['/v1/tasks/{id}']).sort()).toEqual(['delete', 'get']);
+    // POST enqueues, GET searches (test/edge/operator.test.ts).
+    expect(Object.keys(doc.paths['/v1/tasks']).sort()).toEqual(['get', 'post']);
     expect(doc.paths['/v1/tasks'].post.responses['202']).toBeDefined();
     expect(doc.paths['/v1/tasks'].post.security).toEqual([{ bearerAuth: [] }]);
     const schemas = doc.components.schemas;

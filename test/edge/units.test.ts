@@ -4,7 +4,7 @@
  */
 import { HTTPException } from 'hono/http-exception';
 import { describe, expect, test } from 'vitest';
-import { bearerToken, tokenMatches } from '../../edge/auth.js';
+import { bearerToken, tokenMatches, tokenRole } from '../../edge/auth.js';
 import { CONFIG_DEFAULTS, readConfig } from '../../edge/config.js';
 import { isPayloadSizeIssue, toApiError, validationError } from '../../edge/errors.js';
 import { classifyStoreError } from '../../edge/upstash-transport.js';
@@ -28,6 +28,7 @@ describe('readConfig', () => {
       ok: true,
       config: {
         apiTokens: ['a-token'],
+        readOnlyApiTokens: [],
         store: { url: 'https://eu1-example.upstash.io', token: 'rest-token' },
         ...CONFIG_DEFAULTS,
       },
@@ -81,12 +82,53 @@ describe('readConfig', () => {
     expect(result).toEqual({
       ok: false,
       apiTokens: ['x'],
+      readOnlyApiTokens: [],
       problems: [
         expect.stringMatching(/^UPSTASH_REDIS_REST_URL is not set/),
         expect.stringMatching(/^UPSTASH_REDIS_REST_TOKEN is not set/),
         expect.stringMatching(/^FORKLIFT_QUEUE must be/),
       ],
     });
+  });
+});
+
+describe('read-only API tokens', () => {
+  test('FORKLIFT_API_READONLY_TOKENS is optional and trimmed like FORKLIFT_API_TOKENS', () => {
+    const result = readConfig({ ...minimal, FORKLIFT_API_READONLY_TOKENS: ' r1 ,, r2 ' });
+    expect(result.ok && result.config.readOnlyApiTokens).toEqual(['r1', 'r2']);
+    expect(readConfig({ ...minimal, FORKLIFT_API_READONLY_TOKENS: '' })).toMatchObject({
+      ok: true,
+      config: { readOnlyApiTokens: [] },
+    });
+  });
+
+  test('a read-only token with whitespace inside, or one that is also a full token, is refused', () => {
+    expect(
+      readConfig({ ...minimal, FORKLIFT_API_READONLY_TOKENS: 'fine, not fine' }),
+    ).toMatchObject({
+      ok: false,
+      apiTokens: ['a-token'],
+      readOnlyApiTokens: [],
+      problems: ['FORKLIFT_API_READONLY_TOKENS has a token with whitespace inside'],
+    });
+    expect(readConfig({ ...minimal, FORKLIFT_API_READONLY_TOKENS: 'r1,a-token' })).toMatchObject({
+      ok: false,
+      apiTokens: ['a-token'],
+      readOnlyApiTokens: ['r1'],
+      problems: [
+        expect.stringMatching(
+          /^FORKLIFT_API_READONLY_TOKENS has a token that FORKLIFT_API_TOKENS lists too/,
+        ),
+      ],
+    });
+  });
+
+  test('tokenRole tells full, read-only and unknown tokens apart', async () => {
+    const lists = { apiTokens: ['full-1', 'full-2'], readOnlyApiTokens: ['read-1'] };
+    expect(await tokenRole('full-2', lists)).toBe('full');
+    expect(await tokenRole('read-1', lists)).toBe('readonly');
+    expect(await tokenRole('read-', lists)).toBeNull();
+    expect(await tokenRole('', { apiTokens: [], readOnlyApiTokens: [] })).toBeNull();
   });
 });
 
