@@ -42,6 +42,12 @@ const ACTION_TEST_IDS = [
   'confirm-button',
 ];
 
+/**
+ * A text of a list row narrower and taller than this (CSS px) counts as squeezed: a column a
+ * few characters wide that wraps an id or an error line after line.
+ */
+const SQUEEZED = { narrow: 90, tall: 120 };
+
 /** How long the live refresh (every 5 s) may take to show a change on a busy machine. */
 const LIVE_TIMEOUT_MS = 45_000;
 
@@ -156,12 +162,50 @@ describe.each(['edge', 'node'] as const)('the dashboard on the %s mount', (mount
     return kept;
   }
 
-  /** Saves a screenshot of every page in `ctx` (logged in with the full token). */
+  /**
+   * Saves a screenshot of every page at `viewport` in `scheme` (logged in with the full token);
+   * returns what looks broken in each page's layout: the page scrolling sideways, or a text of a
+   * list row squeezed into a column a few characters wide (see `SQUEEZED`).
+   */
   async function capturePages(viewport: ViewportName, scheme: 'light' | 'dark') {
     const { deadId } = await keptTasks();
     const ctx = await open(viewport, scheme);
     const p = await ctx.newPage();
-    const shot = (name: string) => screenshot(p, { mount, page: name, viewport, scheme });
+    const problems: string[] = [];
+    const shot = async (name: string) => {
+      await screenshot(p, { mount, page: name, viewport, scheme });
+      const layout = await p.evaluate(
+        ({ narrow, tall }) => ({
+          overflow: document.documentElement.scrollWidth - window.innerWidth,
+          // Text squeezed into a column a few characters wide, wrapping line after line.
+          squeezed: [...document.querySelectorAll('[data-testid$="-row"] *')]
+            .filter((element) =>
+              [...element.childNodes].some(
+                (node) =>
+                  node.nodeType === Node.TEXT_NODE && (node.textContent ?? '').trim().length > 6,
+              ),
+            )
+            .map((element) => ({
+              text: (element.textContent ?? '').trim(),
+              box: element.getBoundingClientRect(),
+            }))
+            .filter(({ box }) => box.width < narrow && box.height > tall)
+            .map(
+              ({ text, box }) =>
+                `"${text.slice(0, 24)}" ${Math.round(box.width)}x${Math.round(box.height)} px`,
+            ),
+        }),
+        SQUEEZED,
+      );
+      if (layout.overflow > 0) {
+        problems.push(`${name}: the page scrolls ${layout.overflow} px sideways`);
+      }
+      if (layout.squeezed.length > 0) {
+        problems.push(
+          `${name}: ${layout.squeezed.length} text(s) squeezed into a narrow column, e.g. ${layout.squeezed[0]}`,
+        );
+      }
+    };
     await visit(p, '/ui/login');
     await byTestId(p, 'login-token').waitFor();
     await shot('login');
@@ -187,6 +231,7 @@ describe.each(['edge', 'node'] as const)('the dashboard on the %s mount', (mount
     await byTestId(p, 'waiting-row').first().waitFor();
     await shot('waiting-delayed');
     await ctx.close();
+    return problems;
   }
 
   beforeAll(async () => {
@@ -424,10 +469,13 @@ describe.each(['edge', 'node'] as const)('the dashboard on the %s mount', (mount
     expect(await rowOf(cancel.id).count()).toBe(0);
   }, 90_000);
 
-  test('screenshots of every page: laptop and phone, light and dark', async () => {
-    await capturePages('laptop', 'light');
-    await capturePages('phone', 'light');
-    await capturePages('laptop', 'dark');
+  test('every page on a laptop, light and dark: screenshots, a clean layout', async () => {
+    expect(await capturePages('laptop', 'light')).toEqual([]);
+    expect(await capturePages('laptop', 'dark')).toEqual([]);
+  }, 120_000);
+
+  test('every page on a phone: screenshots, nothing scrolls sideways or is squeezed', async () => {
+    expect(await capturePages('phone', 'light')).toEqual([]);
   }, 120_000);
 
   test('a read-only session sees every page and can change nothing', async () => {
