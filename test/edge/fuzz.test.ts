@@ -936,9 +936,10 @@ describe('edge API fuzz', () => {
         chunked: true,
       });
       expect(head.status).toBe(200);
+      // (GET /v1/tasks is the task search now: an unknown route is another path.)
       const unknown = await rawHttp(edge.url, {
         method: 'GET',
-        path: '/v1/tasks',
+        path: '/v1/no-such-route',
         headers: auth,
         body: Buffer.from(body),
         chunked: true,
