@@ -540,6 +540,9 @@ describe.each(['edge', 'node'] as const)('the dashboard on the %s mount', (mount
 
   test('logs out', async () => {
     await visit(page, '/ui');
+    // The overview at the end of the run, with the most history behind its sparklines.
+    await byTestId(page, 'count-normal').waitFor();
+    await screenshot(page, { mount, page: 'overview-end', viewport: 'laptop' });
     await Promise.all([
       page.waitForURL((u) => u.pathname === '/ui/login'),
       byTestId(page, 'logout').click(),
