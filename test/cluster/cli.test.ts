@@ -25,9 +25,6 @@ describe('the CLI on a Redis Cluster', () => {
     const enqueued = await forklift(['enqueue', 'square', '{"x":3}'], env);
     expect(enqueued.code, enqueued.stderr).toBe(0);
     const squared = enqueued.stdout.trim();
-    const queued = await forklift(['status', squared, '--json'], env);
-    expect(queued.code, queued.stderr).toBe(0);
-    expect(JSON.parse(queued.stdout)).toMatchObject({ id: squared, state: 'queued' });
     const builtin = await suite.startHost({ concurrency: 1, handlersModule: BUILTIN_HANDLERS });
     await suite.waitForState(squared, 'succeeded');
     await builtin.close();
@@ -46,15 +43,13 @@ describe('the CLI on a Redis Cluster', () => {
     const stats = await forklift(['stats', '--json'], env);
     expect(stats.code, stats.stderr).toBe(0);
     expect(JSON.parse(stats.stdout)).toMatchObject({ dead: 1, succeeded: 1 });
-    const dead = await forklift(['dead', '--json'], env);
-    expect(JSON.parse(dead.stdout)).toMatchObject({ total: 1, tasks: [{ id }] });
 
     writeFileSync(gate, '');
     const retried = await forklift(['dead', '--retry', id], env);
     expect(retried.code, retried.stderr).toBe(0);
     expect(retried.stdout).toBe('retried 1 dead task(s)\n');
     expect(await suite.waitForState(id, 'succeeded')).toMatchObject({ result: 'passed' });
-    for (const run of [enqueued, queued, done, stats, dead, retried]) {
+    for (const run of [enqueued, done, stats, retried]) {
       expect(run.stdout + run.stderr).not.toContain(PASSWORD);
     }
   });
@@ -62,10 +57,10 @@ describe('the CLI on a Redis Cluster', () => {
   it('kill -9 of a worker host: its children go, another host finishes everything', async () => {
     const xs = [3, 4, 5, 6, 7];
     const ids = await suite.enqueueIds(
-      xs.map((x, i) => ({ type: 'square', payload: { x, delayMs: i < 2 ? 2_500 : 100 } })),
+      xs.map((x, i) => ({ type: 'square', payload: { x, delayMs: i < 2 ? 1_500 : 100 } })),
       tasks,
     );
-    const worker = suite.track(spawnWorker(['--concurrency', '2', '--lease', '2'], suite.cliEnv()));
+    const worker = suite.track(spawnWorker(['--concurrency', '2', '--lease', '1'], suite.cliEnv()));
     const hostId = await waitFor(
       async () => (await suite.redis.zrange(suite.keys.hosts, 0, '-1'))[0],
       { what: `the CLI host to register; output: ${worker.output()}` },
@@ -86,7 +81,7 @@ describe('the CLI on a Redis Cluster', () => {
     const wasActive = await suite.redis.zrange(suite.keys.active, 0, '-1');
     expect([...wasActive].sort()).toEqual(ids.slice(0, 2).sort());
 
-    await suite.startHost({ concurrency: 2, handlersModule: BUILTIN_HANDLERS });
+    await suite.startHost({ concurrency: 2, handlersModule: BUILTIN_HANDLERS, leaseMs: 1_000 });
     const views = await suite.waitForAll(ids);
     for (const [i, view] of views.entries()) {
       expect(view).toMatchObject({ state: 'succeeded', result: (xs[i] ?? 0) ** 2, attempts: 1 });

@@ -14,14 +14,18 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sleep, waitFor } from '../support/redis.js';
 import { clusterSuite, readRecords } from './harness.js';
 
-const suite = clusterSuite('cluster-failover', { masters: 3, replicasPerMaster: 1 });
+const suite = clusterSuite('cluster-failover', {
+  masters: 3,
+  replicasPerMaster: 1,
+  nodeTimeoutMs: 1_000,
+});
 
-const TASKS = 300;
+const TASKS = 200;
 
 afterEach(() => suite.clear());
 
 /**
- * Enqueues TASKS record tasks, 10 every 50 ms; a call that fails is sent again with the same
+ * Enqueues TASKS record tasks, 10 every 30 ms; a call that fails is sent again with the same
  * idempotency keys, so a retried call cannot add a task twice. Resolves the ids and the number
  * of calls sent again.
  */
@@ -42,7 +46,7 @@ async function produce(file: string): Promise<{ ids: Set<string>; retries: numbe
         await sleep(100);
       }
     }
-    await sleep(50);
+    await sleep(30);
   }
   return { ids, retries };
 }

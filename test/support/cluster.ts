@@ -33,7 +33,12 @@ export interface ClusterSetup {
   masters?: number;
   /** @default 0 */
   replicasPerMaster?: number;
-  /** `cluster-node-timeout`: how long a master may be silent before a failover. @default 1000 */
+  /**
+   * `cluster-node-timeout`: how long a node may be silent before the others count it as
+   * failed. Short for a failover test; long enough by default that a node starved of CPU on a
+   * busy machine is not taken for dead (which, without replicas, takes the cluster down).
+   * @default 5000
+   */
   nodeTimeoutMs?: number;
   /** A password every node requires (`--requirepass`, and `--masterauth` for replicas). */
   password?: string;
@@ -134,7 +139,7 @@ function spawnNode(port: number, busPort: number, dir: string, setup: ClusterSet
   const args = [
     '--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1',
     '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`),
-    '--cluster-node-timeout', String(setup.nodeTimeoutMs ?? 1_000), '--dir', dir,
+    '--cluster-node-timeout', String(setup.nodeTimeoutMs ?? 5_000), '--dir', dir,
     '--save', '', '--appendonly', 'no',
   ];
   if (setup.password !== undefined) {
