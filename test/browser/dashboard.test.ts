@@ -469,6 +469,26 @@ describe.each(['edge', 'node'] as const)('the dashboard on the %s mount', (mount
     expect(await rowOf(cancel.id).count()).toBe(0);
   }, 90_000);
 
+  test('with the host stopped, the hosts page empties and the overview warns until one starts', async () => {
+    await stack.stopHost();
+    await visit(page, '/ui/hosts');
+    expect(await byTestId(page, 'host-row').count()).toBe(0);
+    const { id } = await stack.producer.enqueue('square', { x: 9 }, { priority: 'high' });
+    await visit(page, '/ui');
+    expect(await countOf(page, 'count-high')).toBe(1);
+    await byTestId(page, 'no-host-warning').waitFor();
+    const host = await stack.startHost({ concurrency: 2 });
+    await expect
+      .poll(() => byTestId(page, 'no-host-warning').count(), { timeout: LIVE_TIMEOUT_MS })
+      .toBe(0);
+    await expect
+      .poll(() => countOf(page, 'count-high'), { timeout: LIVE_TIMEOUT_MS, interval: 250 })
+      .toBe(0);
+    await untilState(id, 'succeeded');
+    await visit(page, '/ui/hosts');
+    await page.locator(`[data-testid="host-row"][data-host-id="${host.hostId}"]`).waitFor();
+  }, 120_000);
+
   test('every page on a laptop, light and dark: screenshots, a clean layout', async () => {
     expect(await capturePages('laptop', 'light')).toEqual([]);
     expect(await capturePages('laptop', 'dark')).toEqual([]);
