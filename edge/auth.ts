@@ -13,30 +13,14 @@
  * `not_configured` naming it (only authenticated callers learn about the configuration).
  */
 import { createMiddleware } from 'hono/factory';
-import { memoizeByObject } from '../shared/memo.js';
+import { type ApiRole, tokenMatches } from '../shared/api-tokens.js';
 import { configFor } from './config.js';
 import type { AppEnv } from './context.js';
 import { ApiError } from './errors.js';
 import { queueFor } from './store.js';
 
-const encoder = new TextEncoder();
-
-async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
-}
-
-/** The digests of a token list, computed once per list. */
-const digestsOf = memoizeByObject((tokens: readonly string[]) => Promise.all(tokens.map(sha256)));
-
-/** Equal-length byte arrays compared without an early exit. */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return diff === 0;
-}
-
-/** What a caller may do: everything, or read (GET routes) only. */
-export type ApiRole = 'full' | 'readonly';
+export type { ApiRole } from '../shared/api-tokens.js';
+export { tokenMatches };
 
 /** Methods a read-only token may call. */
 const READ_METHODS = new Set(['GET', 'HEAD']);
@@ -59,14 +43,6 @@ export async function tokenRole(
   ]);
   if (full) return 'full';
   return readOnly ? 'readonly' : null;
-}
-
-/** True when `presented` is one of `tokens`, in time independent of both. */
-export async function tokenMatches(presented: string, tokens: readonly string[]): Promise<boolean> {
-  const [digest, known] = await Promise.all([sha256(presented), digestsOf(tokens)]);
-  let matched = false;
-  for (const candidate of known) matched = sameBytes(digest, candidate) || matched;
-  return matched;
 }
 
 /**

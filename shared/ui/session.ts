@@ -2,7 +2,7 @@
  * Sessions and cross-site checks of the dashboard.
  *
  * A session is a cookie, `forklift_session=<role>.<expires>.<mac>`, set after the login form has
- * presented a configured token: `role` is `full` (a token of FORKLIFT_API_TOKENS) or `read` (one
+ * presented a configured token: `role` is `full` (a token of FORKLIFT_API_TOKENS) or `readonly` (one
  * of FORKLIFT_API_READONLY_TOKENS), `expires` is a time in ms (12 h after login), and `mac` is
  * HMAC-SHA256 over both, keyed by the SHA-256 digest of the token itself. Nothing is stored on
  * the server, so both mounts (a Worker isolate, a Node process) verify any session the same way;
@@ -18,8 +18,10 @@
  * says `Sec-Fetch-Site: same-origin`. Anything else is refused with 403 before it is read.
  */
 
-/** Who a session acts as: `full` may act, `read` only sees. */
-export type Role = 'full' | 'read';
+import { type ApiRole, sameBytes, tokenDigests, tokenIndex } from '../api-tokens.js';
+
+/** Who a session acts as: `full` may act, `readonly` only sees (the roles of the /v1 API). */
+export type Role = ApiRole;
 
 /** A verified session. */
 export interface Session {
@@ -43,18 +45,6 @@ export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 const encoder = new TextEncoder();
 const PURPOSE = 'forklift-dashboard-session-v1';
 
-async function sha256(text: string): Promise<Uint8Array<ArrayBuffer>> {
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
-}
-
-/** Byte arrays compared without an early exit. */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  let diff = a.length ^ b.length;
-  const n = Math.max(a.length, b.length);
-  for (let i = 0; i < n; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return diff === 0;
-}
-
 function base64url(bytes: Uint8Array): string {
   let text = '';
   for (const byte of bytes) text += String.fromCharCode(byte);
@@ -76,7 +66,7 @@ function keysOf(tokens: readonly string[]): Promise<TokenKeys> {
   let keys = keysByList.get(tokens);
   if (!keys) {
     keys = (async () => {
-      const digests = await Promise.all(tokens.map(sha256));
+      const digests = await tokenDigests(tokens);
       const hmacKeys = await Promise.all(
         digests.map((digest) =>
           crypto.subtle.importKey('raw', digest, { name: 'HMAC', hash: 'SHA-256' }, false, [
@@ -97,19 +87,6 @@ async function mac(key: HmacKey, role: Role, expiresAt: number): Promise<Uint8Ar
 }
 
 /**
- * The index of `presented` in `tokens`, or -1, in time independent of where (or whether) it
- * matches: every digest is compared in full.
- */
-async function tokenIndex(presented: string, tokens: readonly string[]): Promise<number> {
-  const [digest, { digests }] = await Promise.all([sha256(presented), keysOf(tokens)]);
-  let found = -1;
-  digests.forEach((candidate, i) => {
-    if (sameBytes(digest, candidate)) found = i;
-  });
-  return found;
-}
-
-/**
  * Checks a token typed into the login form and, when it is configured, returns the cookie value
  * of a new session for its role (full tokens are looked up first).
  *
@@ -126,7 +103,7 @@ export async function signIn(
     tokenIndex(presented, tokens.full),
     tokenIndex(presented, tokens.read),
   ]);
-  const role: Role | null = full >= 0 ? 'full' : read >= 0 ? 'read' : null;
+  const role: Role | null = full >= 0 ? 'full' : read >= 0 ? 'readonly' : null;
   if (role === null) return null;
   const list = role === 'full' ? tokens.full : tokens.read;
   const key = (await keysOf(list)).keys[role === 'full' ? full : read];
@@ -145,7 +122,7 @@ export async function verifySession(
   tokens: TokenLists,
   now = Date.now(),
 ): Promise<Session | null> {
-  const match = /^(full|read)\.(\d{1,16})\.([A-Za-z0-9_-]{43})$/.exec(cookie ?? '');
+  const match = /^(full|readonly)\.(\d{1,16})\.([A-Za-z0-9_-]{43})$/.exec(cookie ?? '');
   if (!match) return null;
   const role = match[1] as Role;
   const expiresAt = Number(match[2]);

@@ -124,13 +124,13 @@ describe('cookies that prove nothing', () => {
   it('refuses a forged, altered or expired cookie', async () => {
     const client = await new UiClient(app).login(READ_TOKEN);
     const real = client.cookies.get(SESSION_COOKIE) as string;
-    expect(real).toMatch(/^read\./);
+    expect(real).toMatch(/^readonly\./);
     expect(await forge(real)).toBe(200);
     const [, expires, mac] = real.split('.');
     // The role cannot be raised, nor the expiry moved, without the key.
     expect(await forge(`full.${expires}.${mac}`)).toBe(303);
-    expect(await forge(`read.${Number(expires) + 1}.${mac}`)).toBe(303);
-    expect(await forge(`read.${expires}.${'A'.repeat(43)}`)).toBe(303);
+    expect(await forge(`readonly.${Number(expires) + 1}.${mac}`)).toBe(303);
+    expect(await forge(`readonly.${expires}.${'A'.repeat(43)}`)).toBe(303);
     expect(await forge('garbage')).toBe(303);
   });
 
