@@ -41,8 +41,8 @@ export function WaitingPage(props: {
       <p class="muted">
         <span data-testid="waiting-total">{String(total)}</span>
         {list === 'delayed'
-          ? ' delayed tasks, soonest first'
-          : ` tasks in the ${list} lane, next first`}
+          ? ` delayed ${total === 1 ? 'task' : 'tasks'}, soonest first`
+          : ` ${total === 1 ? 'task' : 'tasks'} in the ${list} lane, next first`}
       </p>
       {tasks.length === 0 ? (
         <p class="muted" data-testid="no-results">
