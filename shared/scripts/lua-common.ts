@@ -56,6 +56,35 @@ end
 local function any_queued()
   return redis.call('LLEN', KEYS[1]) + redis.call('LLEN', KEYS[2]) + redis.call('LLEN', KEYS[3]) > 0
 end
+
+-- Checks the next 'batch' entries of an index of task ids (a zset) from its sweep cursor (the
+-- stats hash field 'field'), drops those whose record is gone, and moves the cursor on (back to
+-- the oldest at the end of the index). Used for the dead index and the recent index.
+local function sweep_index(index, field, batch)
+  local cursor = math.floor(math.max(0, tonumber(redis.pcall('HGET', K_STATS, field)) or 0))
+  local from = cursor
+  local ids = redis.call('ZRANGE', index, from, from + batch - 1)
+  if #ids == 0 and from > 0 then
+    from = 0
+    ids = redis.call('ZRANGE', index, 0, batch - 1)
+  end
+  local removed = 0
+  if #ids > 0 then
+    local keys = {}
+    for i, id in ipairs(ids) do keys[i] = task_key(id) end
+    if redis.call('EXISTS', unpack(keys)) < #keys then
+      for i, id in ipairs(ids) do
+        if redis.call('EXISTS', keys[i]) == 0 then
+          redis.call('ZREM', index, id)
+          removed = removed + 1
+        end
+      end
+    end
+  end
+  local next_from = from + #ids - removed
+  if #ids < batch then next_from = 0 end
+  if next_from ~= cursor then redis.call('HSET', K_STATS, field, next_from) end
+end
 `;
 
 /**
@@ -80,32 +109,9 @@ export const LUA_DEAD = `
 local DEFAULT_DEAD_TTL_MS = ${DEFAULT_POLICY.deadTtlMs}
 local DEAD_SWEEP_BATCH = ${DEAD_SWEEP_BATCH}
 
--- Checks the next DEAD_SWEEP_BATCH entries of the dead index from the sweep cursor, drops those
--- whose record is gone, and moves the cursor on (back to the oldest at the end of the index).
+-- Sweeps the next DEAD_SWEEP_BATCH entries of the dead index.
 local function sweep_dead()
-  local cursor = math.floor(math.max(0, tonumber(redis.pcall('HGET', K_STATS, 'deadSweep')) or 0))
-  local from = cursor
-  local ids = redis.call('ZRANGE', K_DEAD, from, from + DEAD_SWEEP_BATCH - 1)
-  if #ids == 0 and from > 0 then
-    from = 0
-    ids = redis.call('ZRANGE', K_DEAD, 0, DEAD_SWEEP_BATCH - 1)
-  end
-  local removed = 0
-  if #ids > 0 then
-    local keys = {}
-    for i, id in ipairs(ids) do keys[i] = task_key(id) end
-    if redis.call('EXISTS', unpack(keys)) < #keys then
-      for i, id in ipairs(ids) do
-        if redis.call('EXISTS', keys[i]) == 0 then
-          redis.call('ZREM', K_DEAD, id)
-          removed = removed + 1
-        end
-      end
-    end
-  end
-  local next_from = from + #ids - removed
-  if #ids < DEAD_SWEEP_BATCH then next_from = 0 end
-  if next_from ~= cursor then redis.call('HSET', K_STATS, 'deadSweep', next_from) end
+  sweep_index(K_DEAD, 'deadSweep', DEAD_SWEEP_BATCH)
 end
 
 local function bury(key, id, now, message)
@@ -440,32 +446,9 @@ local function index_recent(members, total, added)
   end
 end
 
--- Checks the next RECENT_SWEEP_BATCH entries of the index from the sweep cursor, oldest first,
--- drops those whose record is gone, and moves the cursor on (back to the oldest at the end).
+-- Sweeps the next RECENT_SWEEP_BATCH entries of the recent index, oldest first.
 local function sweep_recent()
-  local cursor = math.floor(math.max(0, tonumber(redis.pcall('HGET', K_STATS, 'recentSweep')) or 0))
-  local from = cursor
-  local ids = redis.call('ZRANGE', K_RECENT, from, from + RECENT_SWEEP_BATCH - 1)
-  if #ids == 0 and from > 0 then
-    from = 0
-    ids = redis.call('ZRANGE', K_RECENT, 0, RECENT_SWEEP_BATCH - 1)
-  end
-  local removed = 0
-  if #ids > 0 then
-    local keys = {}
-    for i, id in ipairs(ids) do keys[i] = task_key(id) end
-    if redis.call('EXISTS', unpack(keys)) < #keys then
-      for i, id in ipairs(ids) do
-        if redis.call('EXISTS', keys[i]) == 0 then
-          redis.call('ZREM', K_RECENT, id)
-          removed = removed + 1
-        end
-      end
-    end
-  end
-  local next_from = from + #ids - removed
-  if #ids < RECENT_SWEEP_BATCH then next_from = 0 end
-  if next_from ~= cursor then redis.call('HSET', K_STATS, 'recentSweep', next_from) end
+  sweep_index(K_RECENT, 'recentSweep', RECENT_SWEEP_BATCH)
 end
 `;
 
