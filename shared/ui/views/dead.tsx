@@ -6,9 +6,10 @@
  * confirmation page; see dead-routes.tsx). Read-only sessions see the list without actions.
  */
 import type { DeadFilter, TaskSummary } from '../../queue-views.js';
-import { formatTime, timeInputValue } from '../format.js';
+import { formatTime } from '../format.js';
 import type { PageContext } from './layout.js';
 import { ActionButton, Pager, TaskLink, withQuery } from './task-table.js';
+import { TimeRangeFields } from './time-range.js';
 
 /** The filter as hidden fields (times in ms), for the bulk forms. */
 export function FilterFields(props: { filter: DeadFilter }) {
@@ -45,24 +46,7 @@ function FilterForm(props: { base: string; filter: DeadFilter }) {
         type
         <input name="type" value={filter.type ?? ''} data-testid="dead-filter-type" />
       </label>
-      <label>
-        dead from (UTC)
-        <input
-          type="datetime-local"
-          name="from"
-          value={timeInputValue(filter.from)}
-          data-testid="dead-filter-from"
-        />
-      </label>
-      <label>
-        to (UTC)
-        <input
-          type="datetime-local"
-          name="to"
-          value={timeInputValue(filter.to)}
-          data-testid="dead-filter-to"
-        />
-      </label>
+      <TimeRangeFields what="dead" from={filter.from} to={filter.to} testIdPrefix="dead-filter" />
       <button type="submit" class="secondary" data-testid="dead-filter-submit">
         Filter
       </button>

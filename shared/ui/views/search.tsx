@@ -3,9 +3,10 @@
 /** The task search: a form (id, idempotency key, type, state, time range) and its results. */
 import type { TaskSummary } from '../../queue-views.js';
 import { TASK_STATES } from '../../task-state.js';
-import { formatTime, timeInputValue } from '../format.js';
+import { formatTime } from '../format.js';
 import type { PageContext } from './layout.js';
 import { Pager, StateBadge, TaskLink } from './task-table.js';
+import { TimeRangeFields } from './time-range.js';
 
 /** The search fields as the form sent them (times parsed to ms). */
 export interface SearchFields {
@@ -44,24 +45,7 @@ function SearchForm(props: { base: string; fields: SearchFields }) {
           ))}
         </select>
       </label>
-      <label>
-        enqueued from (UTC)
-        <input
-          type="datetime-local"
-          name="from"
-          value={timeInputValue(fields.from)}
-          data-testid="search-from"
-        />
-      </label>
-      <label>
-        to (UTC)
-        <input
-          type="datetime-local"
-          name="to"
-          value={timeInputValue(fields.to)}
-          data-testid="search-to"
-        />
-      </label>
+      <TimeRangeFields what="enqueued" from={fields.from} to={fields.to} testIdPrefix="search" />
       <button type="submit" data-testid="search-submit">
         Search
       </button>
