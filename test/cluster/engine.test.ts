@@ -3,13 +3,14 @@
  * (`connectRedis` with a `redis+cluster://` URL): every key of a queue lives on the master of
  * the queue's slot; enqueue, claim and finish run there; a script the cluster forgot is sent
  * again (NOSCRIPT → EVAL); the dedicated blocking connection wakes on an enqueue; a cluster
- * where nothing answers fails a command fast. Real servers, nothing mocked.
+ * where nothing answers fails a command fast (and the start-up probe says so). Real servers, nothing mocked.
  */
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { toRunnable } from '../../worker-host/engine/claimed-task.js';
 import { HostScripts } from '../../worker-host/engine/host-scripts.js';
 import { connectRedis } from '../../worker-host/redis/connect.js';
+import { redisAnswers } from '../../worker-host/redis/probe.js';
 import { freePort } from '../support/ports.js';
 import { clusterSuite } from './harness.js';
 
@@ -96,6 +97,8 @@ describe('the engine on a Redis Cluster', () => {
 
   it('a cluster where nothing answers: a command fails within seconds, not never', async () => {
     const url = `redis+cluster://127.0.0.1:${await freePort()},127.0.0.1:${await freePort()}`;
+    expect(await redisAnswers(suite.url)).toBe(true);
+    expect(await redisAnswers(url)).toBe(false);
     const errors: Error[] = [];
     const redis = connectRedis(url, { name: 'test:nowhere', onError: (e) => errors.push(e) });
     const started = Date.now();
