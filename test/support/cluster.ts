@@ -6,9 +6,12 @@
  * says `cluster_state:ok`.
  *
  * Every server is SIGKILLed by `stop()` (call it in `afterAll`), and also when the test
- * process exits however it exits short of SIGKILL (a process 'exit' hook, and SIGTERM/SIGINT),
- * so a failed or interrupted test leaves no redis-server behind. Each node's bus port is
- * chosen free as well (`--cluster-port`), rather than the default port + 10000.
+ * process ends in any way, SIGKILL included: each runs under a small `sh` guard that holds a
+ * pipe from the test process and SIGKILLs its server when the pipe closes (redis-server itself
+ * does not watch its parent). A process 'exit' hook closes the pipes and removes the
+ * directories. So a failed, interrupted or killed test leaves no redis-server behind. Each
+ * node's bus port is chosen free as well (`--cluster-port`), rather than the default
+ * port + 10000.
  *
  * @example
  * const cluster = await startCluster();
@@ -47,7 +50,6 @@ export interface ClusterSetup {
 /** One node of a test cluster. */
 export interface ClusterNode {
   port: number;
-  readonly pid: number;
   /** SIGKILLs this node (and waits until it is gone). */
   kill(): Promise<void>;
 }
@@ -79,8 +81,24 @@ const running = new Set<ChildProcess>();
 const directories = new Set<string>();
 let hooksInstalled = false;
 
+/**
+ * Runs redis-server with the arguments after it, and SIGKILLs it once stdin closes (the test
+ * process closed the pipe, or died) or the guard is signalled; exits once the server has.
+ */
+const GUARD = `redis-server "$@" & pid=$!
+trap 'kill -9 $pid 2>/dev/null; wait $pid; exit 0' INT TERM HUP
+read -r _ || true
+kill -9 $pid 2>/dev/null
+wait $pid
+exit 0`;
+
+/** Kills a node: closes its guard's pipe (the guard SIGKILLs the server and exits). */
+function release(child: ChildProcess): void {
+  child.stdin?.destroy();
+}
+
 function killEverything(): void {
-  for (const child of running) child.kill('SIGKILL');
+  for (const child of running) release(child);
   running.clear();
   for (const dir of directories) rmSync(dir, { recursive: true, force: true });
   directories.clear();
@@ -145,7 +163,9 @@ function spawnNode(port: number, busPort: number, dir: string, setup: ClusterSet
   if (setup.password !== undefined) {
     args.push('--requirepass', setup.password, '--masterauth', setup.password);
   }
-  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  const child = spawn('sh', ['-c', GUARD, 'redis-guard', ...args], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   running.add(child);
   child.on('exit', () => running.delete(child));
   child.on('error', () => running.delete(child));
@@ -167,14 +187,11 @@ export async function startCluster(setup: ClusterSetup = {}): Promise<TestCluste
     children.set(port, spawnNode(port, free[count + i] ?? 0, dir, setup));
     return {
       port,
-      get pid() {
-        return children.get(port)?.pid ?? -1;
-      },
       async kill() {
         const child = children.get(port);
         if (!child || child.exitCode !== null || child.signalCode !== null) return;
         const gone = once(child, 'exit');
-        child.kill('SIGKILL');
+        release(child);
         await gone;
       },
     };
