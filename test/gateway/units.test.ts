@@ -64,8 +64,12 @@ describe('config', () => {
     expect(overlap).toMatch(/^FORKLIFT_GATEWAY_READONLY_TOKENS/);
     expect(overlap).not.toContain('second');
     expect(fails({ ...env, REDIS_URL: 'http://x' })).toMatch(
-      /^REDIS_URL: must be a redis:\/\/ .*got 'http:\/\/x'/,
+      /^REDIS_URL: must be a redis:\/\/ .*got 'http:\/\/x\/?'/,
     );
+    // A cluster URL (not served yet) is refused with its password masked.
+    const cluster = fails({ ...env, REDIS_URL: 'redis+cluster://:hunter2@h1:7000,h2:7000' });
+    expect(cluster).toMatch(/^REDIS_URL: .*Redis Cluster/);
+    expect(cluster).not.toContain('hunter2');
     expect(fails({ ...env, FORKLIFT_GATEWAY_MAX_BODY_BYTES: '1k' })).toMatch(
       /^FORKLIFT_GATEWAY_MAX_BODY_BYTES: .*got '1k'/,
     );

@@ -6,6 +6,7 @@
  * tokens, which are never echoed).
  */
 import { z } from 'zod';
+import { redactRedisUrl } from '../redis/redact.js';
 import { CONTAINER_COMMANDS, classify } from './command-table.js';
 
 /**
@@ -159,10 +160,18 @@ function describe(issue: z.core.$ZodIssue | undefined): string {
   return issue?.message ?? 'invalid value';
 }
 
-function parseWith<T>(schema: z.ZodType<T>, name: string, raw: string): T {
+/** Parses one setting; the error quotes the value, masked by `shown` when it may hold a secret. */
+function parseWith<T>(
+  schema: z.ZodType<T>,
+  name: string,
+  raw: string,
+  shown: (raw: string) => string = (value) => value,
+): T {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    throw new GatewayConfigError(`${name}: ${describe(parsed.error.issues[0])}, got '${raw}'`);
+    throw new GatewayConfigError(
+      `${name}: ${describe(parsed.error.issues[0])}, got '${shown(raw)}'`,
+    );
   }
   return parsed.data;
 }
@@ -237,7 +246,9 @@ export function loadGatewayConfig(
   const rawLevel = env.FORKLIFT_LOG_LEVEL?.trim().toLowerCase();
   return {
     ...GATEWAY_DEFAULTS,
-    redisUrl: rawUrl ? parseWith(redisUrlSchema, 'REDIS_URL', rawUrl) : GATEWAY_DEFAULTS.redisUrl,
+    redisUrl: rawUrl
+      ? parseWith(redisUrlSchema, 'REDIS_URL', rawUrl, redactRedisUrl)
+      : GATEWAY_DEFAULTS.redisUrl,
     tokens,
     readonlyTokens,
     allow: rawAllow ? parseAllowList(rawAllow) : null,
