@@ -66,9 +66,11 @@ describe('config', () => {
     expect(fails({ ...env, REDIS_URL: 'http://x' })).toMatch(
       /^REDIS_URL: must be a redis:\/\/ .*got 'http:\/\/x\/?'/,
     );
-    // A cluster URL (not served yet) is refused with its password masked.
-    const cluster = fails({ ...env, REDIS_URL: 'redis+cluster://:hunter2@h1:7000,h2:7000' });
-    expect(cluster).toMatch(/^REDIS_URL: .*Redis Cluster/);
+    // A cluster URL is accepted; a bad one is refused with its password masked.
+    const good = 'redis+cluster://:hunter2@h1:7000,h2:7000';
+    expect(loadGatewayConfig({ ...env, REDIS_URL: good }).redisUrl).toBe(good);
+    const cluster = fails({ ...env, REDIS_URL: 'redis+cluster://:hunter2@h1:7000,h2:7000/3' });
+    expect(cluster).toMatch(/^REDIS_URL: .*database 0/);
     expect(cluster).not.toContain('hunter2');
     expect(fails({ ...env, FORKLIFT_GATEWAY_MAX_BODY_BYTES: '1k' })).toMatch(
       /^FORKLIFT_GATEWAY_MAX_BODY_BYTES: .*got '1k'/,

@@ -31,8 +31,7 @@ import {
   rawTarget,
   wantsBase64,
 } from './exchange.js';
-import { runCommand, runPipeline, runTransaction } from './execute.js';
-import { type RedisPool, RedisUnavailableError } from './redis-pool.js';
+import { RedisUnavailableError } from './redis-pool.js';
 import {
   BadRequestError,
   type Command,
@@ -41,13 +40,15 @@ import {
   pathCommand,
   pathSegments,
 } from './request.js';
+import { controlFor, createRunner, type GatewayPool } from './runner.js';
 import { ScriptWatchdog } from './script-watchdog.js';
 import { openSubscription, type SubscribeKind, Subscriptions } from './sse.js';
 
 /** What the app needs; the pool and logger are owned by the caller. */
 export interface GatewayAppOptions {
   config: GatewayConfig;
-  pool: RedisPool;
+  /** Connections to one Redis (RedisPool) or to a Redis Cluster (ClusterPool). */
+  pool: GatewayPool;
   logger: Logger;
   /** Open SSE streams; pass one to end them at shutdown. @default a new registry */
   subscriptions?: Subscriptions;
@@ -78,9 +79,10 @@ export function createGatewayApp(options: GatewayAppOptions): Hono<Env> {
   const policy = new CommandPolicy(config.allow);
   const watchdog = new ScriptWatchdog({
     timeoutMs: config.scriptTimeoutMs,
-    control: () => pool.controlConnection(),
+    control: (conn) => controlFor(pool, conn),
     logger,
   });
+  const runner = createRunner(pool, watchdog);
   const app = new Hono<Env>();
 
   app.use(async (c, next) => {
@@ -133,7 +135,7 @@ export function createGatewayApp(options: GatewayAppOptions): Hono<Env> {
     c.set('summary', summarize([command]));
     const denied = policy.check(command, c.get('access'));
     if (denied !== null) return json(c, 400, errorBody(denied));
-    const outcome = await runCommand(pool.sharedConnection(), command, watchdog);
+    const outcome = await runner.single(command);
     return outcome.ok
       ? json(c, 200, resultBody(outcome.reply, wantsBase64(c)))
       : json(c, 400, errorBody(outcome.error));
@@ -151,8 +153,7 @@ export function createGatewayApp(options: GatewayAppOptions): Hono<Env> {
     c.set('summary', summarize(commands));
     const denials = commands.map((command) => policy.check(command, c.get('access')));
     const allowed = commands.filter((_, i) => denials[i] === null);
-    const ran =
-      allowed.length > 0 ? await runPipeline(pool.sharedConnection(), allowed, watchdog) : [];
+    const ran = allowed.length > 0 ? await runner.pipeline(allowed) : [];
     let next = 0;
     const items = denials.map(
       (denied): ItemOutcome =>
@@ -172,18 +173,10 @@ export function createGatewayApp(options: GatewayAppOptions): Hono<Env> {
       }
     }
     if (commands.length === 0) return json(c, 200, '[]');
-    const conn = await pool.lease();
-    let reusable = false;
-    try {
-      const result = await runTransaction(conn, commands, watchdog);
-      reusable = result.reusable;
-      const { outcome } = result;
-      return outcome.committed
-        ? json(c, 200, itemsBody(outcome.items, wantsBase64(c)))
-        : json(c, 400, errorBody(outcome.error));
-    } finally {
-      pool.release(conn, reusable);
-    }
+    const outcome = await runner.transaction(commands);
+    return outcome.committed
+      ? json(c, 200, itemsBody(outcome.items, wantsBase64(c)))
+      : json(c, 400, errorBody(outcome.error));
   });
 
   const subscribe = (kind: SubscribeKind) => async (c: Context<Env>) => {

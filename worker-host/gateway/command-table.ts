@@ -188,3 +188,51 @@ export function classify(name: string, sub: string | undefined): Classified | nu
   const rule = COMMAND_TABLE.get(key);
   return rule === undefined ? null : { key, rule };
 }
+
+/**
+ * How a command runs when the gateway fronts a Redis Cluster (`redis+cluster://`), on top of
+ * its class above (which still decides who may run it):
+ * - `slot` (every command not listed here): sent to the master of its keys' slot; every key
+ *   must hash to one slot, else Redis's `CROSSSLOT` error, without reaching Redis. A command
+ *   with no key (PING, TIME, PUBLISH, EVAL with no keys, ...) goes to any master.
+ * - `each-master`: sent to every master, answered with the first master's reply when all
+ *   succeed, or the first error (scripts, functions and flushes must hold on every master).
+ * - `sum` / `concat` / `all-of`: sent to every master; the integer replies added up (DBSIZE),
+ *   the array replies joined (KEYS), or the 0/1 arrays combined element-wise, 1 only where every
+ *   master says 1 (SCRIPT EXISTS: a script is usable only where each master knows it).
+ * - `refused`: answered `ERR command '<name>' is not supported by the REST gateway on a Redis
+ *   Cluster: <reason>`.
+ * Commands that read one server's own state (INFO, ROLE, LASTSAVE, MEMORY STATS, PUBSUB
+ * CHANNELS, FUNCTION LIST, RANDOMKEY, ...) are `slot` commands with no key: one master answers.
+ */
+export type ClusterRule =
+  | { readonly kind: 'slot' }
+  | { readonly kind: 'each-master' | 'sum' | 'concat' | 'all-of' }
+  | { readonly kind: 'refused'; readonly reason: string };
+
+const CLUSTER_RULES: ReadonlyMap<string, ClusterRule> = new Map<string, ClusterRule>([
+  ...words(`SCRIPT|LOAD SCRIPT|FLUSH FUNCTION|LOAD FUNCTION|DELETE FUNCTION|FLUSH FUNCTION|RESTORE
+    FLUSHDB FLUSHALL`).map((c) => [c, { kind: 'each-master' }] as const),
+  ['DBSIZE', { kind: 'sum' }],
+  ['KEYS', { kind: 'concat' }],
+  ['SCRIPT|EXISTS', { kind: 'all-of' }],
+  [
+    'SCAN',
+    {
+      kind: 'refused',
+      reason:
+        'its cursor walks one server; use KEYS with a pattern, or SCAN each master with redis-cli',
+    },
+  ],
+  ['MOVE', { kind: 'refused', reason: 'a Redis Cluster has only database 0' }],
+]);
+
+const SLOT_RULE: ClusterRule = Object.freeze({ kind: 'slot' });
+
+/**
+ * How a classified command (its table key, `NAME` or `NAME|SUB`) runs on a Redis Cluster.
+ * @example clusterRule('DBSIZE') // { kind: 'sum' }
+ */
+export function clusterRule(key: string): ClusterRule {
+  return CLUSTER_RULES.get(key) ?? SLOT_RULE;
+}

@@ -6,6 +6,7 @@
  * tokens, which are never echoed).
  */
 import { z } from 'zod';
+import { isClusterUrl, parseClusterUrl } from '../redis/cluster-url.js';
 import { redactRedisUrl } from '../redis/redact.js';
 import { CONTAINER_COMMANDS, classify } from './command-table.js';
 
@@ -40,7 +41,10 @@ export interface AllowList {
 
 /** Everything the gateway needs to run. Build it with {@link loadGatewayConfig} or by hand in tests. */
 export interface GatewayConfig {
-  /** Redis to front. @default 'redis://127.0.0.1:6379' (`REDIS_URL`) */
+  /**
+   * Redis to front: one Redis (`redis://`, `rediss://`) or a Redis Cluster (`redis+cluster://`,
+   * `rediss+cluster://`, see cluster-url.ts). @default 'redis://127.0.0.1:6379' (`REDIS_URL`)
+   */
   redisUrl: string;
   /** Bearer tokens with full access (`FORKLIFT_GATEWAY_TOKENS`, required, at least one). */
   tokens: readonly string[];
@@ -176,13 +180,31 @@ function parseWith<T>(
   return parsed.data;
 }
 
+/** Why a cluster URL does not parse (cluster-url.ts), or `null`; never quotes the URL. */
+function clusterUrlProblem(url: string): string | null {
+  try {
+    parseClusterUrl(url);
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message : 'is not a valid cluster URL';
+  }
+}
+
 const redisUrlSchema = z
   .string()
   .regex(
-    /^rediss?:\/\/\S+$/,
-    'must be a redis:// or rediss:// URL (the gateway does not front a Redis Cluster yet)',
+    /^rediss?(\+cluster)?:\/\/\S+$/i,
+    'must be a redis:// or rediss:// URL, or redis+cluster:// or rediss+cluster:// for a Redis Cluster',
   )
-  .refine((s) => URL.canParse(s), 'must be a valid URL');
+  .superRefine((s, ctx) => {
+    const problem = isClusterUrl(s)
+      ? clusterUrlProblem(s)
+      : URL.canParse(s)
+        ? null
+        : 'is not a valid URL';
+    if (problem !== null)
+      ctx.addIssue({ code: 'custom', message: `must be a valid URL: it ${problem}` });
+  });
 const intString = (min: number, max: number, what: string) =>
   z
     .string()

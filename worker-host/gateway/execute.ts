@@ -13,7 +13,7 @@ import { RedisUnavailableError } from './redis-pool.js';
 import { type KillKind, ScriptTimeoutError, type ScriptWatchdog } from './script-watchdog.js';
 
 /** A Command whose reply is delivered exactly as decoded (buffers, digit strings, arrays). */
-class RawCommand extends Command {
+export class RawCommand extends Command {
   override transformReply(result: Buffer | Buffer[]): Buffer | Buffer[] {
     return result;
   }
@@ -24,7 +24,9 @@ function replyErrorText(error: unknown): string | null {
   return error instanceof Error && error.name === 'ReplyError' ? error.message : null;
 }
 
-const LOST = 'ERR connection to Redis lost before the reply; the command may or may not have run';
+/** An item whose connection broke before its reply. */
+export const LOST =
+  'ERR connection to Redis lost before the reply; the command may or may not have run';
 
 function send(conn: Redis, args: readonly CommandArg[]): Promise<RedisReply> {
   const [name, ...rest] = args;
@@ -63,12 +65,13 @@ function sendAll(
 }
 
 /** The connection failed (or hangs) before the reply. */
-type Lost = { ok: false; error: string; lost: true };
+export type Lost = { ok: false; error: string; lost: true };
 
 /** An item's outcome, or {@link Lost}. */
-type Settled = ItemOutcome | Lost;
+export type Settled = ItemOutcome | Lost;
 
-function settle(promise: Promise<RedisReply>): Promise<Settled> {
+/** A reply as an outcome: a Redis error is an outcome, a broken connection {@link Lost}. */
+export function settle(promise: Promise<RedisReply>): Promise<Settled> {
   return promise.then(
     (reply): Settled => ({ ok: true, reply }),
     (error: unknown): Settled => {
@@ -83,12 +86,13 @@ function settle(promise: Promise<RedisReply>): Promise<Settled> {
   );
 }
 
-function isLost(s: Settled): s is Lost {
+/** Whether an outcome is {@link Lost}. */
+export function isLost(s: Settled): s is Lost {
   return !s.ok && 'lost' in s;
 }
 
 /** The most telling text among lost items (an unkillable script's, else the generic one). */
-function lostText(outcomes: readonly Settled[]): string {
+export function lostText(outcomes: readonly Settled[]): string {
   return outcomes.filter(isLost).find((o) => o.error !== LOST)?.error ?? LOST;
 }
 

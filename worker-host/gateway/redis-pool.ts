@@ -33,10 +33,11 @@ export interface RedisPoolOptions {
   logger: Logger;
 }
 
-const CONNECT_TIMEOUT_MS = 5_000;
+/** How long a new connection may take to become ready. */
+export const CONNECT_TIMEOUT_MS = 5_000;
 
 /** Options for every gateway connection; see the module comment. */
-function connectionOptions(role: string): RedisOptions {
+export function connectionOptions(role: string): RedisOptions {
   return {
     protocol: 2,
     stringNumbers: true,
@@ -52,7 +53,7 @@ function connectionOptions(role: string): RedisOptions {
 }
 
 /** Waits for `ready`; rejects on the first error, `end`, or after the connect timeout. */
-function whenReady(conn: Redis): Promise<void> {
+export function whenReady(conn: Redis): Promise<void> {
   if (conn.status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {
     const cleanup = () => {

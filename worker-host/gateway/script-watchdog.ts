@@ -53,8 +53,11 @@ export function unkillableText(timeoutMs: number): string {
 /** What {@link ScriptWatchdog} needs. */
 export interface ScriptWatchdogOptions {
   timeoutMs: number;
-  /** The connection for SCRIPT KILL / FUNCTION KILL (the pool's control connection). */
-  control: () => Redis;
+  /**
+   * The connection for SCRIPT KILL / FUNCTION KILL of a script running behind `conn`: the
+   * pool's control connection to the same server (on a cluster, the node `conn` talks to).
+   */
+  control: (conn: Redis) => Redis;
   logger: Logger;
 }
 
@@ -116,7 +119,7 @@ export class ScriptWatchdog {
       timer.unref();
     };
     const fire = async () => {
-      const outcome = await this.kill(kill);
+      const outcome = await this.kill(conn, kill);
       if (done) return;
       if (outcome === 'unkillable') {
         unkillable = true;
@@ -155,11 +158,11 @@ export class ScriptWatchdog {
   }
 
   /** Sends SCRIPT KILL or FUNCTION KILL (and the other one if Redis says so). */
-  private async kill(first: KillKind): Promise<KillOutcome> {
+  private async kill(conn: Redis, first: KillKind): Promise<KillOutcome> {
     let kind = first;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        await this.options.control().call(kind, 'KILL');
+        await this.options.control(conn).call(kind, 'KILL');
         return 'killed';
       } catch (error) {
         const text = error instanceof Error ? error.message : String(error);

@@ -12,8 +12,10 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { getRequestListener, RequestError } from '@hono/node-server';
 import { type Logger, pino } from 'pino';
+import { isClusterUrl } from '../redis/cluster-url.js';
 import { redactRedisUrl } from '../redis/redact.js';
 import { createGatewayApp } from './app.js';
+import { ClusterPool } from './cluster-pool.js';
 import type { GatewayConfig } from './config.js';
 import { errorBody } from './encoding.js';
 import { nextSyncToken } from './exchange.js';
@@ -108,7 +110,10 @@ export async function startGateway(
   options: StartGatewayOptions = {},
 ): Promise<RunningGateway> {
   const logger = options.logger ?? pino({ name: 'forklift-gateway', level: config.logLevel });
-  const pool = new RedisPool({ ...config, logger });
+  // A redis+cluster:// URL: routed by slot through an ioredis Cluster (cluster-pool.ts).
+  const pool = isClusterUrl(config.redisUrl)
+    ? new ClusterPool({ ...config, logger })
+    : new RedisPool({ ...config, logger });
   const subscriptions = new Subscriptions({ maxBufferedBytes: config.maxSubscriberBufferBytes });
   const app = createGatewayApp({ config, pool, logger, subscriptions });
   const listener = getRequestListener(app.fetch, {

@@ -26,7 +26,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { type RedisPool, RedisUnavailableError } from './redis-pool.js';
+import { RedisUnavailableError } from './redis-pool.js';
 import { SseOutbox } from './sse-outbox.js';
 
 /** `subscribe` for channels, `psubscribe` for patterns. */
@@ -122,12 +122,20 @@ export class Subscriptions {
   }
 }
 
+/** Where a subscription gets its connection (RedisPool, or ClusterPool: any master will do). */
+export interface SubscriberSource {
+  /** A new ready connection of its own. */
+  dedicatedConnection(role: string): Promise<Redis>;
+  /** Closes a connection from `dedicatedConnection`; safe to call twice. */
+  closeDedicated(conn: Redis): void;
+}
+
 /** What {@link openSubscription} needs. */
 export interface SubscriptionRequest {
   kind: SubscribeKind;
   /** Channel or pattern, already percent-decoded. */
   target: string;
-  pool: RedisPool;
+  pool: SubscriberSource;
   registry: Subscriptions;
   /** Aborted when the client disconnects. */
   signal: AbortSignal;
