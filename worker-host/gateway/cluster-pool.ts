@@ -40,8 +40,10 @@ export function nodeKey(conn: Redis): string {
  * duplicates get `stringNumbers: false`.
  */
 function readsSlotsAsNumbers(node: Redis): void {
-  const duplicate = node.duplicate.bind(node);
-  node.duplicate = (override = {}) => duplicate({ ...override, stringNumbers: false });
+  const duplicate = node.duplicate.bind(node) as (override: Partial<RedisOptions>) => Redis;
+  (node as { duplicate: (override?: Partial<RedisOptions>) => Redis }).duplicate = (
+    override = {},
+  ) => duplicate({ ...override, stringNumbers: false });
 }
 
 /** Owns every connection of a gateway in front of a Redis Cluster. */
