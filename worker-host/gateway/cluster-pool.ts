@@ -21,6 +21,7 @@
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { parseClusterUrl } from '../redis/cluster-url.js';
+import { redactText, redisUrlSecrets } from '../redis/redact.js';
 import {
   CONNECT_TIMEOUT_MS,
   connectionOptions,
@@ -60,10 +61,13 @@ export class ClusterPool {
   private closed = false;
   private lastWarning = '';
   private readonly logger: Logger;
+  /** The URL's credentials, masked in every error text and log line (redact.ts). */
+  private readonly secrets: string[];
 
   /** @throws TypeError when the cluster URL does not parse (the message does not quote it). */
   constructor(private readonly options: RedisPoolOptions) {
     this.logger = options.logger;
+    this.secrets = redisUrlSecrets(options.redisUrl);
     const parsed = parseClusterUrl(options.redisUrl);
     this.nodeOptions = {
       ...parsed.options,
@@ -110,7 +114,16 @@ export class ClusterPool {
     // One line per distinct failure, not one per reconnect attempt of every connection.
     if (error.message === this.lastWarning) return;
     this.lastWarning = error.message;
-    this.logger.warn({ err: error.message, role }, 'redis connection error');
+    this.logger.warn(
+      { err: redactText(error.message, this.secrets), role },
+      'redis connection error',
+    );
+  }
+
+  /** A new connection's failure to become ready, its text masked. */
+  private unavailable(error: unknown): RedisUnavailableError {
+    const text = error instanceof Error ? error.message : String(error);
+    return new RedisUnavailableError(redactText(text, this.secrets));
   }
 
   private create(host: string, port: number, role: string, extra: RedisOptions = {}): Redis {
@@ -214,7 +227,7 @@ export class ClusterPool {
       await whenReady(conn);
     } catch (error) {
       conn.disconnect();
-      throw error;
+      throw this.unavailable(error);
     } finally {
       this.creating--;
     }
@@ -250,7 +263,7 @@ export class ClusterPool {
       return conn;
     } catch (error) {
       this.closeDedicated(conn);
-      throw error;
+      throw this.unavailable(error);
     }
   }
 
