@@ -9,6 +9,7 @@
 import { Redis } from '@upstash/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keySlot } from '../../worker-host/gateway/cluster-slot.js';
+import { CLUSTER_RULES, COMMAND_TABLE } from '../../worker-host/gateway/command-table.js';
 import { call } from '../gateway/http-call.js';
 import { startCluster, type TestCluster } from '../support/cluster.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -225,5 +226,41 @@ describe('pub/sub', () => {
     await waitFor(() => got.length === 3, { what: 'three messages', timeoutMs: 5_000 });
     expect(got.sort()).toEqual(cluster.nodes.map(({ port }) => `from ${port}`).sort());
     await sub.unsubscribe();
+  });
+});
+
+describe('the command table', () => {
+  it('gives cluster rules only to commands it lets run', () => {
+    for (const key of CLUSTER_RULES.keys()) {
+      expect(COMMAND_TABLE.get(key)?.kind, key).toBe('run');
+    }
+  });
+});
+
+describe('a resharding', () => {
+  it('is followed: a key whose slot moved is read and written on its new master', async () => {
+    const key = `${P}moving`;
+    const tag = `{${key}}`;
+    expect(await call(gw, '/', { body: ['SET', key, 'before'] })).toMatchObject({ status: 200 });
+    const from = await cluster.masterOf(key);
+    const to = (await cluster.masters()).find((port) => port !== from) ?? 0;
+    await cluster.moveSlotOf(key, to);
+    expect(await cluster.masterOf(key)).toBe(to);
+    // The router gets MOVED, learns the new owner and sends the command there.
+    expect(await call(gw, '/', { body: ['GET', key] })).toMatchObject({
+      body: { result: 'before' },
+    });
+    expect(await call(gw, '/', { body: ['SET', key, 'after'] })).toMatchObject({ status: 200 });
+    expect(await onItsMaster(key)).toBe('after');
+    // A transaction goes to the slot's master as the slot table now says.
+    expect(keySlot(tag)).toBe(keySlot(key));
+    const tx = await call(gw, '/multi-exec', {
+      body: [
+        ['GET', key],
+        ['SET', key, 'tx'],
+      ],
+    });
+    expect(tx).toMatchObject({ status: 200, body: [{ result: 'after' }, { result: 'OK' }] });
+    expect(await onItsMaster(key)).toBe('tx');
   });
 });

@@ -210,7 +210,8 @@ export type ClusterRule =
   | { readonly kind: 'each-master' | 'sum' | 'concat' | 'all-of' }
   | { readonly kind: 'refused'; readonly reason: string };
 
-const CLUSTER_RULES: ReadonlyMap<string, ClusterRule> = new Map<string, ClusterRule>([
+/** The commands that do not run by slot on a cluster (see {@link ClusterRule}), by table key. */
+export const CLUSTER_RULES: ReadonlyMap<string, ClusterRule> = new Map<string, ClusterRule>([
   ...words(`SCRIPT|LOAD SCRIPT|FLUSH FUNCTION|LOAD FUNCTION|DELETE FUNCTION|FLUSH FUNCTION|RESTORE
     FLUSHDB FLUSHALL`).map((c) => [c, { kind: 'each-master' }] as const),
   ['DBSIZE', { kind: 'sum' }],
