@@ -103,7 +103,7 @@ export class ClusterPool {
         this.logger.info({ role: 'cluster' }, 'redis connection ready again');
       }
       // Made before any script runs, so that they are connected when a node turns BUSY.
-      for (const node of this.masters()) this.controlFor(node);
+      if (!this.closed) for (const node of this.masters()) this.controlFor(node);
     });
     this.cluster.connect().catch(() => {
       // Reported by the 'error' listener; the cluster keeps trying.
