@@ -13,6 +13,7 @@ import {
   QUEUE_NAME_PATTERN,
 } from '../shared/index.js';
 import { memoizeByObject } from '../shared/memo.js';
+import { MAX_SHARDS } from '../shared/shards.js';
 
 /** Everything the API needs, validated. */
 export interface EdgeConfig {
@@ -29,6 +30,8 @@ export interface EdgeConfig {
   queue: string;
   /** Key namespace (`FORKLIFT_NAMESPACE`). @default 'forklift' */
   namespace: string;
+  /** The queue's shard count (`FORKLIFT_SHARDS`, 1-64; see shared/shards.ts). @default 1 */
+  shards: number;
   /** Largest JSON payload of one task (`FORKLIFT_MAX_TASK_BYTES`). @default 262144 (256 KiB) */
   maxTaskBytes: number;
   /** Largest request body (`FORKLIFT_MAX_REQUEST_BYTES`). @default 1048576 (1 MiB) */
@@ -41,6 +44,7 @@ export interface EdgeConfig {
 export const CONFIG_DEFAULTS = Object.freeze({
   queue: 'default',
   namespace: 'forklift',
+  shards: 1,
   maxTaskBytes: DEFAULT_MAX_PAYLOAD_BYTES,
   maxRequestBytes: 1024 * 1024,
   storeTimeoutMs: 5_000,
@@ -111,6 +115,7 @@ const envSchema = z.object({
       .regex(NAMESPACE_PATTERN, 'must be 1-64 characters of A-Z a-z 0-9 _ . : -')
       .optional(),
   ),
+  FORKLIFT_SHARDS: positiveInt(MAX_SHARDS),
   FORKLIFT_MAX_TASK_BYTES: positiveInt(64 * 1024 * 1024),
   FORKLIFT_MAX_REQUEST_BYTES: positiveInt(100 * 1024 * 1024),
   FORKLIFT_STORE_TIMEOUT_MS: positiveInt(60_000),
@@ -146,6 +151,7 @@ export function readConfig(env: Readonly<Record<string, unknown>>): ConfigResult
         store: { url: v.UPSTASH_REDIS_REST_URL, token: v.UPSTASH_REDIS_REST_TOKEN },
         queue: v.FORKLIFT_QUEUE ?? CONFIG_DEFAULTS.queue,
         namespace: v.FORKLIFT_NAMESPACE ?? CONFIG_DEFAULTS.namespace,
+        shards: v.FORKLIFT_SHARDS ?? CONFIG_DEFAULTS.shards,
         maxTaskBytes: v.FORKLIFT_MAX_TASK_BYTES ?? CONFIG_DEFAULTS.maxTaskBytes,
         maxRequestBytes: v.FORKLIFT_MAX_REQUEST_BYTES ?? CONFIG_DEFAULTS.maxRequestBytes,
         storeTimeoutMs: v.FORKLIFT_STORE_TIMEOUT_MS ?? CONFIG_DEFAULTS.storeTimeoutMs,

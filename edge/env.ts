@@ -20,6 +20,11 @@ export interface EdgeEnv extends Env {
   FORKLIFT_API_READONLY_TOKENS?: string;
   /** Key namespace. @default 'forklift' */
   FORKLIFT_NAMESPACE?: string;
+  /**
+   * The queue's shard count, 1-64: the same as the worker hosts' and every producer's.
+   * @default 1
+   */
+  FORKLIFT_SHARDS?: string | number;
   /** Largest JSON payload of one task, in bytes. @default 262144 */
   FORKLIFT_MAX_TASK_BYTES?: string | number;
   /** Largest request body, in bytes. @default 1048576 */

@@ -14,13 +14,14 @@
  * | `payload_too_large` | 413    | the request body or a task payload is over its limit           |
  * | `internal`          | 500    | a bug; logged                                                  |
  * | `corrupt_record`    | 500    | the stored task record cannot be decoded; logged               |
- * | `not_configured`    | 503    | a variable or secret is missing or invalid (named in the text) |
+ * | `not_configured`    | 503    | a variable or secret is missing or invalid (named in the text); FORKLIFT_SHARDS differs from the queue's shard count |
  * | `store_unavailable` | 503    | Redis (or the REST endpoint in front of it) failed; logged     |
  */
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import {
   CorruptRecordError,
+  ShardMismatchError,
   StoreUnavailableError,
   ValidationError,
   type ValidationIssue,
@@ -125,6 +126,10 @@ export function toApiError(error: unknown): ApiError {
         'that was written before the failure is not written twice).',
       { headers: { 'Retry-After': RETRY_AFTER_SECONDS }, cause: error },
     );
+  }
+  if (error instanceof ShardMismatchError) {
+    // FORKLIFT_SHARDS differs from the count the queue is declared with: nothing was written.
+    return new ApiError(503, 'not_configured', error.message, { cause: error });
   }
   if (error instanceof CorruptRecordError) {
     return new ApiError(500, 'corrupt_record', error.message, {

@@ -14,5 +14,6 @@ export const queueFor: (config: EdgeConfig) => QueueClient = memoizeByObject((co
   return new QueueClient(upstashTransport(redis), {
     queue: config.queue,
     namespace: config.namespace,
+    shards: config.shards,
   });
 });

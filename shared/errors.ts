@@ -39,3 +39,25 @@ export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError';
   readonly code = 'store_unavailable';
 }
+
+/**
+ * A producer or host uses another shard count than the queue was declared with (see
+ * shared/shards.ts); nothing was written. Set FORKLIFT_SHARDS (or `shards`) to the queue's.
+ */
+export class ShardMismatchError extends Error {
+  override name = 'ShardMismatchError';
+  readonly code = 'shard_mismatch';
+}
+
+/** Turns the scripts' 'shard mismatch' error into a `ShardMismatchError`; other errors as they are. */
+export function asShardMismatch(error: unknown, queue: string): unknown {
+  const message = error instanceof Error ? error.message : String(error);
+  const match =
+    /shard mismatch: the queue is declared with (\d+) shard\(s\), this client uses (\d+)/.exec(
+      message,
+    );
+  if (!match) return error;
+  return new ShardMismatchError(
+    `queue ${queue} is declared with ${match[1]} shard(s), but this client uses ${match[2]}: set FORKLIFT_SHARDS=${match[1]} (or the shards option) to use it`,
+  );
+}

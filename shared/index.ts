@@ -8,6 +8,7 @@ export * from './producer.js';
 export * from './queue-client.js';
 export * from './queue-views.js';
 export * from './script-runner.js';
+export * from './shards.js';
 export * from './task-definition.js';
 export * from './task-record.js';
 export * from './task-state.js';

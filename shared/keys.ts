@@ -66,11 +66,13 @@ export interface QueueKeys {
 
 /**
  * Builds the keys of queue `queue`. `namespace` (default `forklift`) lets tests and several
- * deployments share one Redis without seeing each other.
+ * deployments share one Redis without seeing each other. `shard` (0 to K-1) builds the keys of
+ * one shard of a queue declared with K > 1 shards: hash tag `{<queue>#<shard>}` (see shards.ts);
+ * without it, the keys of the plain queue, `{<queue>}`.
  *
  * @throws TypeError when the queue name or namespace has characters outside [A-Za-z0-9_.-].
  */
-export function queueKeys(queue: string, namespace = 'forklift'): QueueKeys {
+export function queueKeys(queue: string, namespace = 'forklift', shard?: number): QueueKeys {
   if (!QUEUE_NAME_PATTERN.test(queue)) {
     throw new TypeError(
       `Invalid queue name ${JSON.stringify(queue)}: use 1-64 characters of A-Z a-z 0-9 _ . -`,
@@ -79,7 +81,11 @@ export function queueKeys(queue: string, namespace = 'forklift'): QueueKeys {
   if (!NAMESPACE_PATTERN.test(namespace)) {
     throw new TypeError(`Invalid key namespace ${JSON.stringify(namespace)}`);
   }
-  const prefix = `${namespace}:{${queue}}:`;
+  if (shard !== undefined && !(Number.isInteger(shard) && shard >= 0 && shard < 64)) {
+    throw new TypeError(`Invalid shard index ${shard}`);
+  }
+  const tag = shard === undefined ? queue : `${queue}#${shard}`;
+  const prefix = `${namespace}:{${tag}}:`;
   const laneHigh = `${prefix}lane:high`;
   const laneNormal = `${prefix}lane:normal`;
   const laneLow = `${prefix}lane:low`;
@@ -109,4 +115,13 @@ export function queueKeys(queue: string, namespace = 'forklift'): QueueKeys {
     host: (hostId) => `${prefix}host:${hostId}`,
     wake: (hostId) => `${prefix}wake:${hostId}`,
   };
+}
+
+/**
+ * The keys of every shard of a queue of `shards` shards: `[queueKeys(queue)]` for one shard (the
+ * plain `{<queue>}` keys), else one `{<queue>#i}` set per shard, in shard order.
+ */
+export function shardKeys(queue: string, namespace = 'forklift', shards = 1): QueueKeys[] {
+  if (shards === 1) return [queueKeys(queue, namespace)];
+  return Array.from({ length: shards }, (_, i) => queueKeys(queue, namespace, i));
 }

@@ -5,14 +5,19 @@
  * (overview, task search, waiting lists, dead-letter pages, deletes and bulk actions, run now),
  * each one script call. The edge uses it over @upstash/redis, the CLI over ioredis.
  *
+ * A sharded queue (`shards: K` > 1, see shards.ts) is seen whole: an enqueue makes one script
+ * call per shard its tasks go to (in parallel), a call naming a task by id goes to the shard its
+ * id names (one call), and the reads and bulk actions over the queue make one call per shard and
+ * merge the answers (shard-views.ts). With K = 1 every call is what it always was.
+ *
  * Every string that becomes part of a Redis key (task ids, idempotency keys) is checked to be
  * well-formed Unicode before it is sent (`ValidationError` otherwise): Redis would receive U+FFFD
  * for an unpaired surrogate, so two different strings would name one key. `prepareEnqueue`
  * already refuses them; the check here covers specs and ids that did not come through it.
  */
 import { type TaskSpec, type ValidationIssue, wellFormedProblem } from './enqueue-request.js';
-import { ScriptReplyError, ValidationError } from './errors.js';
-import { type QueueKeys, queueKeys } from './keys.js';
+import { asShardMismatch, ScriptReplyError, ValidationError } from './errors.js';
+import { type QueueKeys, queueKeys, shardKeys } from './keys.js';
 import { PRIORITIES } from './priority.js';
 import type {
   BulkProgress,
@@ -45,6 +50,15 @@ import {
   snapshotScript,
   statsScript,
 } from './scripts/index.js';
+import {
+  joinCursor,
+  mergeOverviews,
+  mergeSummaries,
+  SHARD_DONE,
+  splitCursor,
+  sumStats,
+} from './shard-views.js';
+import { checkShards, placeTask, shardOfId, shardTaskId } from './shards.js';
 import { decodeTaskRecord, type TaskRecord, type TaskView, toTaskView } from './task-record.js';
 import { TASK_STATES, type TaskState } from './task-state.js';
 import { decodeOverview, decodeSummaries } from './view-codec.js';
@@ -102,6 +116,12 @@ export interface QueueClientOptions {
   queue?: string;
   /** Key namespace (tests use their own). @default 'forklift' */
   namespace?: string;
+  /**
+   * How many shards the queue is declared with (`FORKLIFT_SHARDS`; 1 to 64): every producer and
+   * host of a queue must use the same count, or its calls fail with a `ShardMismatchError`.
+   * @default 1
+   */
+  shards?: number;
 }
 
 /**
@@ -161,21 +181,76 @@ function asArray(script: string, reply: unknown): unknown[] {
 
 /** Producer and operator operations on one queue. */
 export class QueueClient {
-  /** The queue's keys. */
+  /** The queue's keys (of its first shard, when it has several). */
   readonly keys: QueueKeys;
   readonly queue: string;
+  /** The queue's shard count. */
+  readonly shards: number;
+  /** The keys of each shard (`[keys]` for a one-shard queue). */
+  readonly shardKeys: readonly QueueKeys[];
+  private readonly namespace: string | undefined;
+  private declared: Promise<unknown> | undefined;
 
   constructor(
     private readonly transport: ScriptTransport,
     options: QueueClientOptions = {},
   ) {
     this.queue = options.queue ?? 'default';
-    this.keys = queueKeys(this.queue, options.namespace);
+    this.namespace = options.namespace;
+    this.shards = checkShards(options.shards ?? 1);
+    this.shardKeys = shardKeys(this.queue, options.namespace, this.shards);
+    this.keys = this.shardKeys[0] as QueueKeys;
   }
 
-  /** Runs an engine script with this queue's KEYS and prefix. */
+  /** Runs an engine script with this queue's KEYS and prefix (its first shard's). */
   run(script: LuaScript, args: readonly string[] = []): Promise<unknown> {
-    return runScript(this.transport, script, this.keys.scriptKeys, [this.keys.prefix, ...args]);
+    return this.runOn(0, script, args);
+  }
+
+  /** Runs an engine script on shard `shard` (0 for a one-shard queue). */
+  runOn(shard: number, script: LuaScript, args: readonly string[] = []): Promise<unknown> {
+    const keys = this.shardKeys[shard];
+    if (!keys) throw new RangeError(`no shard ${shard} in a queue of ${this.shards}`);
+    return runScript(this.transport, script, keys.scriptKeys, [keys.prefix, ...args]);
+  }
+
+  /** Runs `call` on every shard, in parallel; the answers in shard order. */
+  private everyShard<T>(call: (shard: number) => Promise<T>): Promise<T[]> {
+    return Promise.all(this.shardKeys.map((_, shard) => call(shard)));
+  }
+
+  /**
+   * Records this client's shard count in the plain `{<queue>}` stats hash too (once per client),
+   * so a one-shard producer or host of the same queue meets the mismatch error.
+   */
+  private declarePlain(): Promise<unknown> {
+    this.declared ??= (async () => {
+      const plain = queueKeys(this.queue, this.namespace);
+      // An enqueue of no task: it checks and records the count and writes nothing else (and it
+      // is a script every REST gateway preset for producers admits).
+      await runScript(this.transport, enqueueScript, plain.scriptKeys, [
+        plain.prefix,
+        '0',
+        String(ENQUEUE_FIELDS_PER_TASK),
+        String(this.shards),
+      ]);
+    })().catch((error: unknown) => {
+      this.declared = undefined;
+      throw asShardMismatch(error, this.queue);
+    });
+    return this.declared;
+  }
+
+  /** Groups ids by the shard they name; ids that name none are returned apart. */
+  private byShard(ids: readonly string[]): { groups: Map<number, string[]>; foreign: string[] } {
+    const groups = new Map<number, string[]>();
+    const foreign: string[] = [];
+    for (const id of ids) {
+      const shard = shardOfId(this.shards, id);
+      if (shard < 0) foreign.push(id);
+      else groups.set(shard, [...(groups.get(shard) ?? []), id]);
+    }
+    return { groups, foreign };
   }
 
   /**
@@ -196,6 +271,31 @@ export class QueueClient {
         [`${i}.idempotencyKey`, s.idempotencyKey],
       ]),
     );
+    if (this.shards === 1) return this.enqueueOn(0, specs);
+    // A sharded queue: each task to its shard (its id then names it), one call per shard.
+    await this.declarePlain();
+    const groups = new Map<number, { at: number[]; specs: TaskSpec[] }>();
+    specs.forEach((s, i) => {
+      const shard = placeTask(this.shards, s.id, s.idempotencyKey);
+      const group = groups.get(shard) ?? { at: [], specs: [] };
+      group.at.push(i);
+      group.specs.push({ ...s, id: shardTaskId(this.shards, s.id, shard) });
+      groups.set(shard, group);
+    });
+    const results: EnqueueResult[] = new Array(specs.length);
+    await Promise.all(
+      [...groups].map(async ([shard, group]) => {
+        const answers = await this.enqueueOn(shard, group.specs);
+        group.at.forEach((i, j) => {
+          results[i] = answers[j] as EnqueueResult;
+        });
+      }),
+    );
+    return results;
+  }
+
+  /** One enqueue script call on one shard (a sharded queue's carries its shard count). */
+  private async enqueueOn(shard: number, specs: readonly TaskSpec[]): Promise<EnqueueResult[]> {
     const args: string[] = [String(specs.length), String(ENQUEUE_FIELDS_PER_TASK)];
     for (const s of specs) {
       args.push(
@@ -215,7 +315,14 @@ export class QueueClient {
         String(s.policy.maxStalls),
       );
     }
-    const reply = asArray('enqueue', await this.run(enqueueScript, args));
+    if (this.shards > 1) args.push(String(this.shards));
+    let raw: unknown;
+    try {
+      raw = await this.runOn(shard, enqueueScript, args);
+    } catch (error) {
+      throw asShardMismatch(error, this.queue);
+    }
+    const reply = asArray('enqueue', raw);
     const results: EnqueueResult[] = [];
     for (let i = 0; i + 2 < reply.length; i += 3) {
       results.push({
@@ -237,7 +344,9 @@ export class QueueClient {
    */
   async getRecord(id: string): Promise<TaskRecord | null> {
     requireWellFormed([['id', id]]);
-    const reply = asArray('get-task', await this.run(getTaskScript, [id]));
+    const shard = shardOfId(this.shards, id);
+    if (shard < 0) return null;
+    const reply = asArray('get-task', await this.runOn(shard, getTaskScript, [id]));
     return reply.length === 0 ? null : decodeTaskRecord(id, reply);
   }
 
@@ -254,15 +363,22 @@ export class QueueClient {
    */
   async cancel(id: string): Promise<CancelResult> {
     requireWellFormed([['id', id]]);
-    const [code, state] = asArray('cancel', await this.run(cancelScript, [id]));
+    const shard = shardOfId(this.shards, id);
+    if (shard < 0) return { outcome: 'not_found' };
+    const [code, state] = asArray('cancel', await this.runOn(shard, cancelScript, [id]));
     if (Number(code) === 1) return { outcome: 'canceled' };
     if (Number(code) === -1) return { outcome: 'not_found' };
     return { outcome: 'conflict', state: String(state) as TaskState };
   }
 
-  /** Lane lengths, set sizes and running totals. */
+  /** Lane lengths, set sizes and running totals (summed over the shards: one call each). */
   async stats(): Promise<QueueStats> {
-    const v = asArray('stats', await this.run(statsScript)).map(Number);
+    if (this.shards === 1) return this.statsOf(0);
+    return sumStats(this.queue, await this.everyShard((shard) => this.statsOf(shard)));
+  }
+
+  private async statsOf(shard: number): Promise<QueueStats> {
+    const v = asArray('stats', await this.runOn(shard, statsScript)).map(Number);
     const at = (i: number): number => v[i] ?? 0;
     return {
       queue: this.queue,
@@ -283,9 +399,25 @@ export class QueueClient {
    * call did not reach (see the list-dead script).
    */
   async listDead(offset = 0, count = 50): Promise<{ total: number; tasks: DeadTask[] }> {
+    if (this.shards === 1) return this.listDeadOf(0, offset, count);
+    // Each shard's newest offset + count, merged newest first.
+    const pages = await this.everyShard((shard) => this.listDeadOf(shard, 0, offset + count));
+    const at = (t: DeadTask): number => (t.finishedAt ? Date.parse(t.finishedAt) : 0);
+    const tasks = pages
+      .flatMap((p) => p.tasks)
+      .sort((a, b) => at(b) - at(a))
+      .slice(offset, offset + count);
+    return { total: pages.reduce((n, p) => n + p.total, 0), tasks };
+  }
+
+  private async listDeadOf(
+    shard: number,
+    offset: number,
+    count: number,
+  ): Promise<{ total: number; tasks: DeadTask[] }> {
     const reply = asArray(
       'list-dead',
-      await this.run(listDeadScript, [String(offset), String(count)]),
+      await this.runOn(shard, listDeadScript, [String(offset), String(count)]),
     );
     const tasks: DeadTask[] = [];
     for (let i = 1; i + 4 < reply.length; i += 5) {
@@ -307,8 +439,17 @@ export class QueueClient {
    */
   async retryDead(ids: readonly string[]): Promise<{ retried: number; notDead: string[] }> {
     requireWellFormed(ids.map((id, i) => [`ids.${i}`, id] as const));
-    const reply = asArray('retry-dead', await this.run(retryDeadScript, ['ids', '0', ...ids]));
-    return { retried: Number(reply[0]) || 0, notDead: reply.slice(1).map(String) };
+    const { groups, foreign } = this.byShard(ids);
+    const out = { retried: 0, notDead: [...foreign] };
+    for (const [shard, group] of groups) {
+      const reply = asArray(
+        'retry-dead',
+        await this.runOn(shard, retryDeadScript, ['ids', '0', ...group]),
+      );
+      out.retried += Number(reply[0]) || 0;
+      out.notDead.push(...reply.slice(1).map(String));
+    }
+    return out;
   }
 
   /**
@@ -320,23 +461,30 @@ export class QueueClient {
       throw new RangeError(`retryAllDead: chunk must be a positive integer, got ${chunk}`);
     }
     let total = 0;
-    for (;;) {
-      const reply = asArray(
-        'retry-dead',
-        await this.run(retryDeadScript, ['oldest', String(chunk)]),
-      );
-      const retried = Number(reply[0]) || 0;
-      total += retried;
-      if (reply.length - 1 + retried < chunk) return total;
+    for (let shard = 0; shard < this.shards; shard++) {
+      for (;;) {
+        const reply = asArray(
+          'retry-dead',
+          await this.runOn(shard, retryDeadScript, ['oldest', String(chunk)]),
+        );
+        const retried = Number(reply[0]) || 0;
+        total += retried;
+        if (reply.length - 1 + retried < chunk) break;
+      }
     }
+    return total;
   }
 
   /**
    * The overview of the queue (lanes, waits, totals, hosts and their slots, history), in one
-   * script call; it also samples the history when a sample is due (see the snapshot script).
+   * script call per shard (merged, see shard-views.ts); it also samples the history when a
+   * sample is due (see the snapshot script).
    */
   async overview(): Promise<QueueOverview> {
-    return decodeOverview(this.queue, asArray('snapshot', await this.run(snapshotScript)));
+    const parts = await this.everyShard(async (shard) =>
+      decodeOverview(this.queue, asArray('snapshot', await this.runOn(shard, snapshotScript))),
+    );
+    return this.shards === 1 ? (parts[0] as QueueOverview) : mergeOverviews(this.queue, parts);
   }
 
   /**
@@ -354,26 +502,52 @@ export class QueueClient {
         ? ['state', `must be one of ${TASK_STATES.join(', ')}`]
         : null,
       query.cursor !== undefined &&
-      (!SEARCH_CURSOR.test(query.cursor) || wellFormedProblem(query.cursor) !== null)
+      (wellFormedProblem(query.cursor) !== null ||
+        (this.shards === 1
+          ? !SEARCH_CURSOR.test(query.cursor)
+          : splitCursor(query.cursor, this.shards, (c) => SEARCH_CURSOR.test(c)) === null))
         ? ['cursor', 'is not a cursor this search returned']
         : null,
       !isCount(limit, SEARCH_MAX_LIMIT) || limit < 1
         ? ['limit', `must be an integer from 1 to ${SEARCH_MAX_LIMIT}`]
         : null,
     ]);
+    if (this.shards === 1) return this.searchOf(0, query, query.cursor ?? '', limit);
+    // Each shard walks its own index from its own cursor; pages merged newest first.
+    const parts = splitCursor(query.cursor, this.shards, () => true) ?? [];
+    const pages = await this.everyShard((shard) =>
+      parts[shard] === SHARD_DONE
+        ? Promise.resolve({ tasks: [], cursor: null })
+        : this.searchOf(shard, query, parts[shard] ?? '', limit),
+    );
+    return {
+      tasks: mergeSummaries(
+        pages.map((p) => p.tasks),
+        'enqueued-desc',
+      ),
+      cursor: joinCursor(pages.map((p) => p.cursor ?? SHARD_DONE)),
+    };
+  }
+
+  private async searchOf(
+    shard: number,
+    query: TaskQuery,
+    cursor: string,
+    limit: number,
+  ): Promise<TaskPage> {
     const reply = asArray(
       'search-tasks',
-      await this.run(searchTasksScript, [
+      await this.runOn(shard, searchTasksScript, [
         query.type ?? '',
         query.state ?? '',
         optional(query.from),
         optional(query.to),
-        query.cursor ?? '',
+        cursor,
         String(limit),
       ]),
     );
-    const cursor = String(reply[0] ?? '');
-    return { tasks: decodeSummaries(reply, 1), cursor: cursor === '' ? null : cursor };
+    const next = String(reply[0] ?? '');
+    return { tasks: decodeSummaries(reply, 1), cursor: next === '' ? null : next };
   }
 
   /**
@@ -386,7 +560,8 @@ export class QueueClient {
         ? ['key', 'must be a non-empty string of well-formed Unicode']
         : null,
     ]);
-    const reply = asArray('find-by-key', await this.run(findByKeyScript, [key]));
+    const shard = placeTask(this.shards, '', key);
+    const reply = asArray('find-by-key', await this.runOn(shard, findByKeyScript, [key]));
     return decodeSummaries(reply, 0)[0] ?? null;
   }
 
@@ -408,11 +583,21 @@ export class QueueClient {
         ? null
         : ['count', `must be an integer from 0 to ${LIST_MAX_COUNT}`],
     ]);
-    const reply = asArray(
-      'list-waiting',
-      await this.run(listWaitingScript, [list, String(offset), String(count)]),
-    );
-    return { total: Number(reply[0]) || 0, tasks: decodeSummaries(reply, 1) };
+    const pages = await this.everyShard(async (shard) => {
+      const reply = asArray(
+        'list-waiting',
+        await this.runOn(shard, listWaitingScript, [list, String(offset), String(count)]),
+      );
+      return { total: Number(reply[0]) || 0, tasks: decodeSummaries(reply, 1) };
+    });
+    if (this.shards === 1) return pages[0] as { total: number; tasks: TaskSummary[] };
+    return {
+      total: pages.reduce((n, p) => n + p.total, 0),
+      tasks: mergeSummaries(
+        pages.map((p) => p.tasks),
+        list === 'delayed' ? 'run-asc' : 'enqueued-asc',
+      ),
+    };
   }
 
   /**
@@ -433,17 +618,27 @@ export class QueueClient {
         ? null
         : ['count', `must be an integer from 0 to ${LIST_MAX_COUNT}`],
     ]);
-    const reply = asArray(
-      'dead-page',
-      await this.run(deadPageScript, [
-        filter.type ?? '',
-        optional(filter.from),
-        optional(filter.to),
-        String(offset),
-        String(count),
-      ]),
-    );
-    return { total: Number(reply[0]) || 0, tasks: decodeSummaries(reply, 1, 'dead') };
+    const pages = await this.everyShard(async (shard) => {
+      const reply = asArray(
+        'dead-page',
+        await this.runOn(shard, deadPageScript, [
+          filter.type ?? '',
+          optional(filter.from),
+          optional(filter.to),
+          String(offset),
+          String(count),
+        ]),
+      );
+      return { total: Number(reply[0]) || 0, tasks: decodeSummaries(reply, 1, 'dead') };
+    });
+    if (this.shards === 1) return pages[0] as { total: number; tasks: TaskSummary[] };
+    return {
+      total: pages.reduce((n, p) => n + p.total, 0),
+      tasks: mergeSummaries(
+        pages.map((p) => p.tasks),
+        'finished-desc',
+      ),
+    };
   }
 
   /**
@@ -454,8 +649,14 @@ export class QueueClient {
   async deleteDead(ids: readonly string[]): Promise<{ deleted: number; notDead: string[] }> {
     requireWellFormed(ids.map((id, i) => [`ids.${i}`, id] as const));
     if (ids.length === 0) return { deleted: 0, notDead: [] };
-    const reply = asArray('delete-dead', await this.run(deleteDeadScript, [...ids]));
-    return { deleted: Number(reply[0]) || 0, notDead: reply.slice(1).map(String) };
+    const { groups, foreign } = this.byShard(ids);
+    const out = { deleted: 0, notDead: [...foreign] };
+    for (const [shard, group] of groups) {
+      const reply = asArray('delete-dead', await this.runOn(shard, deleteDeadScript, group));
+      out.deleted += Number(reply[0]) || 0;
+      out.notDead.push(...reply.slice(1).map(String));
+    }
+    return out;
   }
 
   /**
@@ -483,18 +684,44 @@ export class QueueClient {
   ): Promise<BulkProgress> {
     refuse([
       ...filterProblems(filter, 'filter.'),
-      cursor !== null && (!BULK_CURSOR.test(cursor) || wellFormedProblem(cursor) !== null)
+      cursor !== null &&
+      (wellFormedProblem(cursor) !== null ||
+        (this.shards === 1
+          ? !BULK_CURSOR.test(cursor)
+          : splitCursor(cursor, this.shards, (c) => BULK_CURSOR.test(c)) === null))
         ? ['cursor', 'is not a cursor this action returned']
         : null,
     ]);
+    if (this.shards === 1) return this.deadMatchingOf(0, action, filter, cursor ?? '');
+    // Each shard's next chunk, each shard with its own cursor.
+    const parts = splitCursor(cursor, this.shards, () => true) ?? [];
+    const steps = await this.everyShard((shard) =>
+      parts[shard] === SHARD_DONE
+        ? Promise.resolve({ processed: 0, done: true, cursor: null })
+        : this.deadMatchingOf(shard, action, filter, parts[shard] ?? ''),
+    );
+    const next = joinCursor(steps.map((p) => (p.done ? SHARD_DONE : (p.cursor ?? ''))));
+    return {
+      processed: steps.reduce((n, p) => n + p.processed, 0),
+      done: next === null,
+      cursor: next,
+    };
+  }
+
+  private async deadMatchingOf(
+    shard: number,
+    action: 'retry' | 'delete',
+    filter: DeadFilter,
+    cursor: string,
+  ): Promise<BulkProgress> {
     const reply = asArray(
       'dead-matching',
-      await this.run(deadMatchingScript, [
+      await this.runOn(shard, deadMatchingScript, [
         action,
         filter.type ?? '',
         optional(filter.from),
         optional(filter.to),
-        cursor ?? '',
+        cursor,
         String(BULK_CHUNK),
       ]),
     );
@@ -513,7 +740,9 @@ export class QueueClient {
    */
   async runNow(id: string): Promise<RunNowResult> {
     requireWellFormed([['id', id]]);
-    const [code, state] = asArray('run-now', await this.run(runNowScript, [id]));
+    const shard = shardOfId(this.shards, id);
+    if (shard < 0) return { outcome: 'not_found' };
+    const [code, state] = asArray('run-now', await this.runOn(shard, runNowScript, [id]));
     if (Number(code) === 1) return { outcome: 'queued' };
     if (Number(code) === -1) return { outcome: 'not_found' };
     return { outcome: 'conflict', state: String(state) as TaskState };

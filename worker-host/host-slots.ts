@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { toLeasedTask } from './engine/claimed-task.js';
-import type { ClaimedTask, HostScripts, RunEnd } from './engine/host-scripts.js';
+import type { ClaimedTask, EngineScripts, RunEnd } from './engine/host-scripts.js';
 import type { HostMetrics } from './metrics.js';
 import { errorText } from './pool/child-run.js';
 import type { Offer, ProcessPool, SlotLoss } from './pool/pool.js';
@@ -28,7 +28,7 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
 
 /** What the host's slot work needs. */
 export interface HostSlotsOptions {
-  scripts: HostScripts;
+  scripts: EngineScripts;
   log: Logger;
   /** Keeps track of a call in flight (so shutdown can wait for it). */
   track: <T>(promise: Promise<T>) => Promise<T>;

@@ -30,20 +30,23 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { queueKeys } from '../shared/keys.js';
+import { asShardMismatch, ShardMismatchError } from '../shared/errors.js';
+import { queueKeys, shardKeys } from '../shared/keys.js';
 import { QueueClient } from '../shared/queue-client.js';
 import { ClaimLoop } from './claim-loop.js';
-import { HostScripts } from './engine/host-scripts.js';
+import { type ClaimedTask, HostScripts } from './engine/host-scripts.js';
 import { strictLaneOrder, weightedLaneOrder } from './engine/lane-order.js';
+import { ShardScripts } from './engine/shard-scripts.js';
 import { EventLoopWatch, RedisContact, readiness, redisStaleMs } from './health.js';
 import { HostSlots, within } from './host-slots.js';
 import { type HostHttpServer, serveHostHttp } from './http-server.js';
 import { createLogger } from './logger.js';
 import { HostMetrics } from './metrics.js';
-import { ProcessPool } from './pool/pool.js';
+import { type Offer, ProcessPool } from './pool/pool.js';
 import { connectRedis } from './redis/connect.js';
 import { ioredisTransport } from './redis/ioredis-transport.js';
 import { redactRedisUrl } from './redis/redact.js';
+import { ShardClaimLoop } from './shard-claim-loop.js';
 import { hostTtlFor, startUpkeep } from './upkeep.js';
 import { hostVitals } from './vitals.js';
 import { resolveWorkerOptions, type WorkerOptions } from './worker-options.js';
@@ -123,12 +126,22 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
   // 'ready' follows the connection's ready check (an INFO reply): Redis answered.
   commands.on('ready', () => contact.answered());
   commands.on('close', () => contact.closed());
-  const blocking = connectRedis(options.redisUrl, {
-    name: `forklift:${hostId}:wait`,
-    blocking: true,
-    onError: onRedisError,
-  });
-  const scripts = new HostScripts(commands, keys, hostId);
+  // A sharded queue (shards > 1): one blocking connection per shard (see shard-claim-loop.ts).
+  const sharded = options.shards > 1;
+  const allKeys = shardKeys(options.queue, options.namespace, options.shards);
+  const blockingAll = allKeys.map((_, shard) =>
+    connectRedis(options.redisUrl, {
+      name: sharded ? `forklift:${hostId}:wait:${shard}` : `forklift:${hostId}:wait`,
+      blocking: true,
+      onError: onRedisError,
+    }),
+  );
+  const blocking = blockingAll[0] as (typeof blockingAll)[number];
+  const plainScripts = sharded ? undefined : new HostScripts(commands, keys, hostId);
+  const shardScripts = sharded
+    ? new ShardScripts(commands, allKeys, hostId, options.queue, options.namespace)
+    : undefined;
+  const scripts = (shardScripts ?? plainScripts) as HostScripts | ShardScripts;
   const pending = new Set<Promise<unknown>>();
   const track = <T>(promise: Promise<T>): Promise<T> => {
     pending.add(promise);
@@ -147,6 +160,7 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
       redisUrl: options.redisUrl,
       queue: options.queue,
       namespace: options.namespace,
+      ...(sharded ? { shards: options.shards } : {}),
       hostId,
       leaseMs: options.leaseMs,
       weights: options.weights ?? null,
@@ -160,18 +174,29 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
     },
   });
 
-  const claimLoop = new ClaimLoop({
-    scripts,
+  const loopOptions = {
     commands,
-    blocking,
-    keys,
     offer: () => pool.offer(),
     laneOrder,
     leaseMs: options.leaseMs,
     maxBlockMs: options.maxBlockMs,
     log: hostLog,
-    handOut: (offers, leased) => slots.handOut(pool, offers, leased),
-  });
+    handOut: (offers: readonly Offer[], leased: readonly ClaimedTask[]) =>
+      slots.handOut(pool, offers, leased),
+  };
+  const claimLoop = shardScripts
+    ? new ShardClaimLoop({
+        ...loopOptions,
+        scripts: shardScripts,
+        blocking: blockingAll,
+        keys: allKeys,
+      })
+    : new ClaimLoop({
+        ...loopOptions,
+        scripts: plainScripts as HostScripts,
+        blocking,
+        keys,
+      });
 
   // Start-up: a failure at any step undoes the steps before it and leaves nothing behind.
   let registered = false;
@@ -184,6 +209,16 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
     } catch (error) {
       throw new StartupError(
         `the handlers module ${handlersModule} did not load in a child process: ${(error as Error).message}`,
+      );
+    }
+    try {
+      // The shard-count guard: a host whose count differs from the queue's does not start.
+      await (plainScripts?.declareShards(1) ?? shardScripts?.declare());
+    } catch (error) {
+      const known = asShardMismatch(error, options.queue);
+      if (known instanceof ShardMismatchError) throw new StartupError(known.message);
+      throw new StartupError(
+        `Redis at ${redactRedisUrl(options.redisUrl)} did not answer: ${(error as Error).message}`,
       );
     }
     try {
@@ -209,6 +244,7 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
       const client = new QueueClient(ioredisTransport(commands), {
         queue: options.queue,
         namespace: options.namespace,
+        shards: options.shards,
       });
       slots.metrics = new HostMetrics(
         options.queue,
@@ -245,7 +281,7 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
     if (registered)
       await within(scripts.unregister(), SHUTDOWN_CALL_MS, 'unregister').catch(() => {});
     commands.disconnect();
-    blocking.disconnect();
+    for (const connection of blockingAll) connection.disconnect();
     throw error;
   }
   claimLoop.start();
@@ -335,7 +371,7 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
     loopWatch?.stop();
     await httpServer?.close();
     commands.disconnect();
-    blocking.disconnect();
+    for (const connection of blockingAll) connection.disconnect();
     hostLog.error({ tasksLeftToReap: tasks }, 'worker host stopped after a Redis outage');
     resolveOutage({ outageMs, lastError });
   }
@@ -370,7 +406,7 @@ export async function startWorkerHost(input: WorkerOptions): Promise<WorkerHost>
     await httpServer?.close();
     await within(commands.quit(), callLimit(), 'quit').catch(() => {});
     commands.disconnect();
-    blocking.disconnect();
+    for (const connection of blockingAll) connection.disconnect();
     hostLog.info('worker host stopped');
   }
 

@@ -13,12 +13,12 @@
  * and the outage clock know when Redis last answered without a call of their own.
  */
 import type { Logger } from 'pino';
-import type { HostScripts, HostVitals } from './engine/host-scripts.js';
+import type { EngineScripts, HostVitals } from './engine/host-scripts.js';
 import type { RedisContact } from './health.js';
 
 /** Options of `startUpkeep`. */
 export interface UpkeepOptions {
-  scripts: HostScripts;
+  scripts: EngineScripts;
   /** (id, lease) of every task the children hold. */
   leases: () => [id: string, lease: string][];
   /** True while a child still holds task `id` (a lease lost after its run ended is not news). */

@@ -3,10 +3,12 @@
  * a bad value throws a TypeError naming the option and the value (the CLI turns it into a
  * start-up error naming the flag).
  */
+
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import * as z from 'zod';
 import { NAMESPACE_PATTERN, QUEUE_NAME_PATTERN } from '../shared/keys.js';
+import { MAX_SHARDS } from '../shared/shards.js';
 
 /** What `startWorkerHost` accepts. */
 export interface WorkerOptions {
@@ -19,6 +21,12 @@ export interface WorkerOptions {
   queue?: string;
   /** Key namespace (tests use their own). @default 'forklift' */
   namespace?: string;
+  /**
+   * The queue's shard count (`FORKLIFT_SHARDS`, 1-64; see shared/shards.ts): the host claims
+   * from every shard. It must be the count the queue is declared with, or the start fails.
+   * @default 1
+   */
+  shards?: number;
   /** Child processes. @default os.availableParallelism() */
   concurrency?: number;
   /**
@@ -74,6 +82,7 @@ const schema = z.object({
     ),
   queue: z.string().regex(QUEUE_NAME_PATTERN, 'use 1-64 characters of A-Z a-z 0-9 _ . -'),
   namespace: z.string().regex(NAMESPACE_PATTERN),
+  shards: z.int().min(1).max(MAX_SHARDS),
   concurrency: positiveInt.max(1024),
   prefetch: z.int().min(0).max(1000),
   weights: z
@@ -109,6 +118,7 @@ export function resolveWorkerOptions(input: WorkerOptions): ResolvedWorkerOption
     redisUrl: input.redisUrl ?? 'redis://127.0.0.1:6379',
     queue: input.queue ?? 'default',
     namespace: input.namespace ?? 'forklift',
+    shards: input.shards ?? 1,
     concurrency: input.concurrency ?? availableParallelism(),
     prefetch: input.prefetch ?? 0,
     weights: input.weights,

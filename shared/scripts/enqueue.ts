@@ -1,3 +1,4 @@
+import { LUA_SHARDS } from './declare-shards.js';
 import { defineScript } from './define-script.js';
 import { COMMON_HEADER, LUA_BASE, LUA_RECENT } from './lua-common.js';
 
@@ -24,6 +25,8 @@ ARGV[3]: fields per task (14), then n groups of:
   id, type, payload JSON, priority (high|normal|low), delayMs, idempotency key ('' = none),
   idempotency TTL ms, maxAttempts, timeoutMs, backoffMs, backoffMaxMs, resultTtlMs, deadTtlMs,
   maxStalls
+ARGV[4 + 14n] (optional): the producer's shard count K (absent = 1): checked against the queue's
+  (see declare-shards), and recorded by the first enqueue of a sharded producer
 Each new task is added to the search index 'recent' (one ZADD per call; see LUA_RECENT).
 Returns: flat array, 3 entries per task: id, state, duplicate (1 when an idempotency key
   already named a task: id and state are that task's; state 'expired' if its record is gone).
@@ -34,8 +37,9 @@ A replay (the client re-sent a request whose reply it lost) writes nothing more 
   same task (answered that task, 1). If its key has expired in between, it is written now.
 Errors: 'ERR forklift: ...' when an argument is malformed (numbers must be decimal integers >= 0,
   an idempotency TTL > 0), an id repeats in the batch, or an id exists and holds another task (a
-  different request with the same id); nothing is written.`,
-  includes: [LUA_BASE, LUA_RECENT],
+  different request with the same id); 'ERR forklift: shard mismatch: ...' when K differs from
+  the queue's; nothing is written.`,
+  includes: [LUA_BASE, LUA_RECENT, LUA_SHARDS],
   body: `
 -- The state reported for a task id that exists already: 'expired' when its record is gone.
 local function state_of(id)
@@ -50,9 +54,13 @@ local SAME_ARGS = { 2, 3, 4, 6, 8, 9, 10, 11, 12, 13, 14 }
 
 local n = tonumber(ARGV[2])
 local width = tonumber(ARGV[3])
-if not n or width ~= 14 or #ARGV ~= 3 + n * width then
+if not n or width ~= 14 or (#ARGV ~= 3 + n * width and #ARGV ~= 4 + n * width) then
   return redis.error_reply('ERR forklift: bad enqueue arguments')
 end
+local shards = tonumber(ARGV[4 + n * width] or '1')
+if not shards or shards < 1 then return redis.error_reply('ERR forklift: bad shard count') end
+local shard_problem = shards_problem(shards)
+if shard_problem then return redis.error_reply(shard_problem) end
 
 -- Validate everything before the first write, so a bad batch writes nothing. Numbers must be
 -- decimal integers: Redis would reject a TTL of '1.5', '-1' or '1e3' half-way through the batch.
@@ -179,5 +187,6 @@ if added > 0 then
   index_recent(recent, total, added)
   wake_one()
 end
+declare_shards(shards)
 return out`,
 });

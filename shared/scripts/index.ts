@@ -3,6 +3,7 @@ export { cancelScript } from './cancel.js';
 export { claimScript } from './claim.js';
 export { BULK_CHUNK, BULK_MAX_EXAMINED, deadMatchingScript } from './dead-matching.js';
 export { DEAD_PAGE_MAX_SKIPPED, deadPageScript } from './dead-page.js';
+export { declareShardsScript, LUA_SHARDS } from './declare-shards.js';
 export type { LuaScript } from './define-script.js';
 export { DEAD_IDS_MAX, deleteDeadScript } from './delete-dead.js';
 export { ENQUEUE_FIELDS_PER_TASK, enqueueScript } from './enqueue.js';

@@ -20,6 +20,7 @@ describe('engine scripts', () => {
       'claim',
       'dead-matching',
       'dead-page',
+      'declare-shards',
       'delete-dead',
       'enqueue',
       'find-by-key',

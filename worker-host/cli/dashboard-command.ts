@@ -51,6 +51,8 @@ export interface DashboardServerOptions {
   redisUrl: string;
   queue: string;
   namespace: string;
+  /** The queue's shard count. @default 1 */
+  shards?: number;
   tokens: TokenLists;
   port: number;
   host: string;
@@ -104,6 +106,7 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
   const client = new QueueClient(ioredisTransport(redis), {
     queue: options.queue,
     namespace: options.namespace,
+    shards: options.shards ?? 1,
   });
   const setup = { tokens: options.tokens, queueName: options.queue, queue: () => client };
   const app = new Hono();
@@ -169,6 +172,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     redisUrl: cli.redisUrl,
     queue: queueFrom(cli, values.queue),
     namespace: cli.namespace,
+    shards: cli.shards,
     tokens: {
       full: tokenList(env.FORKLIFT_API_TOKENS),
       read: tokenList(env.FORKLIFT_API_READONLY_TOKENS),

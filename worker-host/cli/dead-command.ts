@@ -35,7 +35,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   const cli = readCliEnv(env);
   const queue = queueFrom(cli, values.queue);
 
-  return withQueue(cli.redisUrl, queue, cli.namespace, async (client) => {
+  return withQueue(cli.redisUrl, queue, cli, async (client) => {
     if (values['retry-all']) {
       const retried = await client.retryAllDead();
       process.stdout.write(

@@ -233,6 +233,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     redisUrl: cli.redisUrl,
     queue: cli.queue,
     namespace: cli.namespace,
+    shards: cli.shards,
     ...(concurrency === undefined ? {} : { concurrency }),
     logger: log.child({ component: 'worker' }),
   });
@@ -241,6 +242,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     redisUrl: cli.redisUrl,
     queue: cli.queue,
     namespace: cli.namespace,
+    shards: cli.shards,
     tokens: {
       full: env.FORKLIFT_API_TOKENS?.trim() ? tokenList(env.FORKLIFT_API_TOKENS) : [apiToken],
       read: tokenList(env.FORKLIFT_API_READONLY_TOKENS),
@@ -268,7 +270,11 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
           ? { FORKLIFT_API_READONLY_TOKENS: env.FORKLIFT_API_READONLY_TOKENS.trim() }
           : {}),
       },
-      vars: { FORKLIFT_QUEUE: cli.queue, FORKLIFT_NAMESPACE: cli.namespace },
+      vars: {
+        FORKLIFT_QUEUE: cli.queue,
+        FORKLIFT_NAMESPACE: cli.namespace,
+        FORKLIFT_SHARDS: String(cli.shards),
+      },
       env,
       projectDir: resolve('.'),
     });

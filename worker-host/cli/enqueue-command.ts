@@ -204,7 +204,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   let done = 0;
   let failing = 0;
   try {
-    await withQueue(cli.redisUrl, queue, cli.namespace, async (client) => {
+    await withQueue(cli.redisUrl, queue, cli, async (client) => {
       for (let i = 0; i < specs.length; i += LIMITS.batchSize) {
         const chunk = specs.slice(i, i + LIMITS.batchSize);
         failing = chunk.length;

@@ -8,9 +8,12 @@
  * |                     |                           | Redis Cluster (see redis/cluster-url.ts) |
  * | FORKLIFT_QUEUE      | default                   | queue name (flag `--queue` overrides)    |
  * | FORKLIFT_NAMESPACE  | forklift                  | key namespace (keys: `<ns>:{<queue>}:…`) |
+ * | FORKLIFT_SHARDS     | 1                         | the queue's shard count, 1-64 (keys      |
+ * |                     |                           | `<ns>:{<queue>#i}:…`; shared/shards.ts)  |
  * | FORKLIFT_LOG_LEVEL  | info                      | pino level: debug logs every task        |
  */
 import { NAMESPACE_PATTERN, QUEUE_NAME_PATTERN } from '../../shared/keys.js';
+import { MAX_SHARDS } from '../../shared/shards.js';
 import { LOG_LEVELS } from '../gateway/config.js';
 import { isClusterUrl, parseClusterUrl } from '../redis/cluster-url.js';
 import { redactRedisUrl } from '../redis/redact.js';
@@ -21,6 +24,8 @@ export interface CliEnv {
   redisUrl: string;
   queue: string;
   namespace: string;
+  /** The queue's shard count (`FORKLIFT_SHARDS`). */
+  shards: number;
   logLevel: string;
 }
 
@@ -61,13 +66,20 @@ export function readCliEnv(env: NodeJS.ProcessEnv): CliEnv {
       `FORKLIFT_NAMESPACE=${JSON.stringify(namespace)} must be 1-64 characters of A-Z a-z 0-9 _ . : -`,
     );
   }
+  const shardsText = env.FORKLIFT_SHARDS || '1';
+  const shards = Number(shardsText);
+  if (!/^\d{1,2}$/.test(shardsText) || shards < 1 || shards > MAX_SHARDS) {
+    throw new CliError(
+      `FORKLIFT_SHARDS=${JSON.stringify(shardsText)} must be an integer from 1 to ${MAX_SHARDS} (the queue's shard count)`,
+    );
+  }
   const logLevel = env.FORKLIFT_LOG_LEVEL || 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new CliError(
       `FORKLIFT_LOG_LEVEL=${JSON.stringify(logLevel)} must be one of ${LOG_LEVELS.join(', ')}`,
     );
   }
-  return { redisUrl, queue, namespace, logLevel };
+  return { redisUrl, queue, namespace, shards, logLevel };
 }
 
 /** Checks a `--queue` flag value. */

@@ -63,7 +63,7 @@ export function redisUnusable(
 export async function withQueue<T>(
   redisUrl: string,
   queue: string,
-  namespace: string,
+  where: { namespace: string; shards: number },
   fn: (client: QueueClient, redis: RedisClient) => Promise<T>,
 ): Promise<T> {
   let lastError: Error | undefined;
@@ -74,7 +74,8 @@ export async function withQueue<T>(
     },
   });
   try {
-    return await fn(new QueueClient(ioredisTransport(redis), { queue, namespace }), redis);
+    const { namespace, shards } = where;
+    return await fn(new QueueClient(ioredisTransport(redis), { queue, namespace, shards }), redis);
   } catch (error) {
     throw redisUnusable(redisUrl, error, lastError) ?? error;
   } finally {

@@ -22,7 +22,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   const { values } = parsed;
   const cli = readCliEnv(env);
   const queue = queueFrom(cli, values.queue);
-  const stats = await withQueue(cli.redisUrl, queue, cli.namespace, (client) => client.stats());
+  const stats = await withQueue(cli.redisUrl, queue, cli, (client) => client.stats());
   if (values.json) {
     process.stdout.write(`${JSON.stringify(stats)}\n`);
   } else {

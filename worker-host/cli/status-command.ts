@@ -45,7 +45,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   const queue = queueFrom(cli, values.queue);
   let view: TaskView | null;
   try {
-    view = await withQueue(cli.redisUrl, queue, cli.namespace, (client) => client.getTask(id));
+    view = await withQueue(cli.redisUrl, queue, cli, (client) => client.getTask(id));
   } catch (error) {
     // A corrupted record (sent to dead by the worker host) is a fact to report, not a crash.
     if (!(error instanceof CorruptRecordError)) throw error;

@@ -97,6 +97,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     redisUrl: cli.redisUrl,
     queue: queueFrom(cli, values.queue),
     namespace: cli.namespace,
+    shards: cli.shards,
     prefetch: intFlag('--prefetch', values.prefetch, 0, 1000) ?? 0,
     weights: weightsFlag(values.weights),
     maxTasksPerChild: intFlag(

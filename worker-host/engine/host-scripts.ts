@@ -8,9 +8,11 @@
  * their headers): callers retry them as they are.
  */
 import type { QueueKeys } from '../../shared/keys.js';
+import type { Priority } from '../../shared/priority.js';
 import { isNoScriptError, scriptSha } from '../../shared/script-runner.js';
 import {
   claimScript,
+  declareShardsScript,
   finishScript,
   heartbeatScript,
   type LuaScript,
@@ -44,8 +46,11 @@ export interface HostVitals {
   rssBytes?: number;
 }
 
-/** How a run ends, for `finish`. */
-export type RunEnd = { token: string; id: string; lease: string } & (
+/**
+ * How a run ends, for `finish`. `priority` (the task's lane, when known) lets a child of a
+ * sharded queue lease only at that priority or above on its own (see shard-scripts.ts).
+ */
+export type RunEnd = { token: string; id: string; lease: string; priority?: Priority } & (
   | { kind: 'ok'; resultJson: string }
   | { kind: 'fail' | 'fatal'; error: string }
   | { kind: 'release' }
@@ -69,6 +74,7 @@ export interface FinishReply {
 
 const SCRIPTS = [
   claimScript,
+  declareShardsScript,
   finishScript,
   renewScript,
   reapScript,
@@ -97,8 +103,33 @@ function parseLeased(value: unknown): ClaimedTask[] {
   });
 }
 
-/** Engine calls bound to one queue, one host and one connection. */
-export class HostScripts {
+/** The engine calls the host, its upkeep and its children make (one shard or several). */
+export interface EngineScripts {
+  readonly hostId: string;
+  load(): Promise<void>;
+  claim(tokens: readonly string[], leaseMs: number, order: string): Promise<ClaimReply>;
+  finish(
+    runs: readonly RunEnd[],
+    then: FinishThen,
+    moreTokens?: readonly string[],
+  ): Promise<FinishReply>;
+  renew(
+    leases: readonly (readonly [id: string, lease: string])[],
+    leaseMs: number,
+  ): Promise<string[]>;
+  reap(orphanGraceMs: number, limit?: number): Promise<{ requeued: number; dead: number }>;
+  promote(limit?: number): Promise<{ moved: number; nextDelayedAt: number }>;
+  register(ttlMs: number, description: object, tokens: readonly string[]): Promise<void>;
+  heartbeat(
+    ttlMs: number,
+    tokens: readonly string[],
+    vitals?: HostVitals,
+  ): Promise<{ wasAlive: boolean }>;
+  unregister(): Promise<void>;
+}
+
+/** Engine calls bound to one queue (or one shard of it), one host and one connection. */
+export class HostScripts implements EngineScripts {
   private readonly shas = new Map<LuaScript, string>();
 
   constructor(
@@ -227,6 +258,16 @@ export class HostScripts {
       ...tokens,
     ])) as number[];
     return { wasAlive: Number(reply[1]) === 1 };
+  }
+
+  /**
+   * Checks the shard count `shards` against the one recorded for the queue (or shard) these
+   * scripts are bound to, recording it on first use when more than 1 unless `checkOnly` (see
+   * declare-shards).
+   * @throws the script's 'shard mismatch' error when they differ.
+   */
+  async declareShards(shards: number, checkOnly = false): Promise<void> {
+    await this.call(declareShardsScript, checkOnly ? [shards, 'check'] : [shards]);
   }
 
   /** Forgets this host (clean shutdown). */

@@ -9,8 +9,9 @@
  * error's own message.
  */
 import { pathToFileURL } from 'node:url';
-import { queueKeys } from '../../shared/keys.js';
+import { queueKeys, shardKeys } from '../../shared/keys.js';
 import { HostScripts } from '../engine/host-scripts.js';
+import { ShardScripts } from '../engine/shard-scripts.js';
 import type { HandlerSet } from '../handler-api.js';
 import { connectRedis } from '../redis/connect.js';
 import { toRunError } from './child-run.js';
@@ -61,7 +62,16 @@ async function start(): Promise<void> {
     name: `forklift:${config.hostId}:child`,
     onError: () => {},
   });
-  const scripts = new HostScripts(redis, queueKeys(config.queue, config.namespace), config.hostId);
+  const scripts =
+    (config.shards ?? 1) > 1
+      ? new ShardScripts(
+          redis,
+          shardKeys(config.queue, config.namespace, config.shards),
+          config.hostId,
+          config.queue,
+          config.namespace,
+        )
+      : new HostScripts(redis, queueKeys(config.queue, config.namespace), config.hostId);
   await scripts.load();
   const slot = new ChildSlot(config, scripts, handlers, send, new RunBoardWriter());
   process.on('uncaughtException', fatal);

@@ -22,7 +22,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { toLeasedTask } from '../engine/claimed-task.js';
-import type { ClaimedTask, HostScripts, RunEnd } from '../engine/host-scripts.js';
+import type { ClaimedTask, EngineScripts, RunEnd } from '../engine/host-scripts.js';
 import { type LaneOrder, strictLaneOrder, weightedLaneOrder } from '../engine/lane-order.js';
 import type { HandlerSet } from '../handler-api.js';
 import { abortRun, errorText, type RunOutcome, runTask } from './child-run.js';
@@ -84,7 +84,7 @@ export class ChildSlot {
 
   constructor(
     private readonly config: ChildConfig,
-    private readonly scripts: HostScripts,
+    private readonly scripts: EngineScripts,
     private readonly handlers: HandlerSet,
     private readonly send: (message: ChildMessage) => void,
     private readonly board: RunBoardWriter,
@@ -183,11 +183,12 @@ export class ChildSlot {
     const ends: RunEnd[] = [];
     const recording: LeasedTask[] = [];
     for (const r of runs) {
-      ends.push(r.end);
+      ends.push({ ...r.end, priority: r.task.task.priority });
       recording.push(r.task);
     }
     for (const t of releases) {
-      ends.push({ token: t.token, id: t.task.id, lease: t.lease, kind: 'release' });
+      const { token, lease } = t;
+      ends.push({ token, id: t.task.id, lease, kind: 'release', priority: t.task.priority });
       recording.push(t);
     }
     this.recording = recording;
@@ -208,7 +209,7 @@ export class ChildSlot {
           },
         }
       : FREE;
-    let reply: Awaited<ReturnType<HostScripts['finish']>>;
+    let reply: Awaited<ReturnType<EngineScripts['finish']>>;
     for (let tries = 0; ; tries++) {
       try {
         reply = await this.scripts.finish(ends, then, freeTokens);

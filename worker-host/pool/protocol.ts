@@ -105,6 +105,8 @@ export interface ChildConfig {
   redisUrl: string;
   queue: string;
   namespace: string;
+  /** The queue's shard count, when more than 1 (absent: 1). */
+  shards?: number;
   hostId: string;
   /** The host's pid: a child whose parent is no longer this process is an orphan and exits. */
   hostPid: number;
