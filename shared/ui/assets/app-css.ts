@@ -84,6 +84,9 @@ button.small { padding: .15rem .5rem; font-size: .85rem; }
 button.link { background: none; border: none; color: var(--accent); padding: 0; }
 .actions { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; margin: .75rem 0; }
 .row-actions { display: flex; gap: .35rem; flex-wrap: wrap; }
+/* In a table row the buttons (one form each) stand side by side. */
+td.row-actions { display: table-cell; white-space: nowrap; }
+td.row-actions form { display: inline-block; margin-right: .35rem; }
 .form-only { display: none; }
 .pager { display: flex; gap: 1rem; align-items: center; margin: .75rem 0; color: var(--muted); }
 .tabs { display: flex; gap: .25rem; margin-bottom: 1rem; flex-wrap: wrap; }
@@ -100,6 +103,10 @@ dl.fields dd { margin: 0; overflow-wrap: anywhere; }
 @media (max-width: 640px) {
   main { padding: .75rem; }
   .top { padding: .5rem .75rem; }
+  /* Two rows: brand, role and log-out; then the links, scrolling sideways if they must. */
+  .nav { order: 3; flex: 1 0 100%; flex-wrap: nowrap; overflow-x: auto; }
+  .nav a { white-space: nowrap; }
+  .logout { margin-left: auto; }
   .stat .value { font-size: 1.3rem; }
   dl.fields { grid-template-columns: 1fr; }
   dl.fields dd { margin-bottom: .4rem; }
@@ -117,6 +124,7 @@ dl.fields dd { margin: 0; overflow-wrap: anywhere; }
     content: attr(data-label) ": "; color: var(--muted); font-size: .8rem;
   }
   .table-wrap td.error[data-label]::before { display: block; }
-  .table-wrap td.row-actions { display: flex; padding-top: .4rem; }
+  .table-wrap td.row-actions { display: flex; padding-top: .4rem; white-space: normal; }
+  .table-wrap td.row-actions form { margin-right: 0; }
 }
 `;
