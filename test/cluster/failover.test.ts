@@ -71,14 +71,14 @@ describe('failover of the queue’s master', () => {
     });
     const { ids, retries } = await producing;
     expect(ids.size).toBe(TASKS);
-    const views = await suite.waitForAll([...ids], 'succeeded', 30_000);
+    const views = await suite.waitForAll([...ids], 'succeeded', 60_000);
     expect(views).toHaveLength(TASKS);
     const tags = readRecords(file).map((r) => r.tag);
     expect(tags).toHaveLength(TASKS);
     expect(new Set(tags).size).toBe(TASKS);
     expect(await suite.queue.stats()).toMatchObject({ succeeded: TASKS, active: 0, dead: 0 });
     console.log(`CLUSTER FAILOVER: ${retries} enqueue call(s) sent again by the producer`);
-  });
+  }, 90_000);
 
   it('kill -9 of the master: its replica takes over, every task runs', async () => {
     const file = suite.logFile();
@@ -97,12 +97,12 @@ describe('failover of the queue’s master', () => {
     expect(ids.size).toBe(TASKS);
     // Replication is asynchronous: a write the dead master acknowledged in its last moment
     // may be lost with it; on one machine the replica is never that far behind.
-    const views = await suite.waitForAll([...ids], 'succeeded', 30_000);
+    const views = await suite.waitForAll([...ids], 'succeeded', 60_000);
     expect(views).toHaveLength(TASKS);
     const tags = readRecords(file).map((r) => r.tag);
     expect(new Set(tags).size).toBe(TASKS);
     console.log(
       `kill -9: the replica took over in ${tookOverMs} ms; ${retries} enqueue call(s) sent again; ${tags.length - TASKS} task(s) ran twice`,
     );
-  });
+  }, 90_000);
 });
