@@ -11,11 +11,13 @@ const benches: Record<
   gateway: () => import('./gateway.js'),
   edge: () => import('./edge.js'),
   compare: () => import('./compare.js'),
+  shards: () => import('./shards.js'),
 };
 
 const USAGE = `usage: npm run bench -- [${Object.keys(benches).join(' | ')} ...] [options]
   with no name, every benchmark runs; options go to each named one. compare takes
-  --quick, --json FILE, --baseline DIR, --consumers a,b (see docs/benchmarks.md).`;
+  --quick, --json FILE, --baseline DIR, --consumers a,b; shards takes --quick, --tasks N,
+  --rounds N, --idle-seconds N, --json FILE (see docs/benchmarks.md).`;
 
 const argv = process.argv.slice(2);
 if (argv.includes('--help') || argv.includes('-h')) {
