@@ -6,7 +6,8 @@
  * Placement (producers): a task with an idempotency key goes to `hash(key) mod K`, so duplicates
  * meet on one shard; any other task to `hash(id) mod K` (ids are random UUIDs, so this spreads
  * evenly, and a re-sent batch with the same ids lands where the first did). The id of a task of
- * a sharded queue ends in `#<shard>` (`<uuid>#2`), so every look-up by id (status, cancel, run
+ * a sharded queue ends in `.s<shard>` (`<uuid>.s2`: characters a URL path and the edge's id
+ * pattern take as they are), so every look-up by id (status, cancel, run
  * now, retry, delete) reaches its shard in one call. Ids of a K = 1 queue carry no suffix.
  */
 
@@ -42,14 +43,14 @@ export function placeTask(shards: number, id: string, idempotencyKey?: string): 
 
 /** The id a task of shard `shard` is stored under (unchanged when the queue has one shard). */
 export function shardTaskId(shards: number, id: string, shard: number): string {
-  return shards === 1 ? id : `${id}#${shard}`;
+  return shards === 1 ? id : `${id}.s${shard}`;
 }
 
-const SHARD_SUFFIX = /#(\d{1,2})$/;
+const SHARD_SUFFIX = /\.s(\d{1,2})$/;
 
 /**
  * The shard a task id names, or -1 when the id cannot belong to this queue (a sharded queue's id
- * without a valid `#<shard>` suffix). A one-shard queue answers 0 for any id.
+ * without a valid `.s<shard>` suffix). A one-shard queue answers 0 for any id.
  */
 export function shardOfId(shards: number, id: string): number {
   if (shards === 1) return 0;

@@ -88,7 +88,9 @@ export function taskRoutes(): ApiRoutes {
       if (!prepared.ok) throw validationError(prepared.issues);
       const [result] = await c.var.queue.enqueue([prepared.spec]);
       if (!result) throw new Error('enqueue returned no result');
-      return c.json(resultBody(result), 202, { Location: `/v1/tasks/${result.id}` });
+      return c.json(resultBody(result), 202, {
+        Location: `/v1/tasks/${encodeURIComponent(result.id)}`,
+      });
     },
   );
 

@@ -49,15 +49,15 @@ describe('shard keys and placement', () => {
       'ns:{jobs#1}:',
       'ns:{jobs#2}:',
     ]);
-    expect(queueKeys('jobs', 'ns', 2).task('a#2')).toBe('ns:{jobs#2}:task:a#2');
+    expect(queueKeys('jobs', 'ns', 2).task('a.s2')).toBe('ns:{jobs#2}:task:a.s2');
     expect(() => queueKeys('jobs', 'ns', 64)).toThrow(TypeError);
     expect(() => new QueueClient(ioredisTransport(redis), { shards: 0 })).toThrow(RangeError);
     expect(() => new QueueClient(ioredisTransport(redis), { shards: 65 })).toThrow(RangeError);
   });
 
   it('ids carry their shard; a key decides the shard when there is one', () => {
-    expect(shardOfId(3, 'abc#2')).toBe(2);
-    expect(shardOfId(3, 'abc#3')).toBe(-1);
+    expect(shardOfId(3, 'abc.s2')).toBe(2);
+    expect(shardOfId(3, 'abc.s3')).toBe(-1);
     expect(shardOfId(3, 'abc')).toBe(-1);
     expect(shardOfId(1, 'abc')).toBe(0);
     expect(placeTask(5, 'any-id', 'key-1')).toBe(fnv1a('key-1') % 5);
@@ -95,7 +95,7 @@ describe('shard keys and placement', () => {
     expect(await q.cancel(queued?.id ?? '')).toEqual({ outcome: 'canceled' });
     expect((await q.getTask(queued?.id ?? ''))?.state).toBe('canceled');
     expect(await q.getTask('no-suffix')).toBeNull();
-    expect(await q.cancel('x#7')).toEqual({ outcome: 'not_found' });
+    expect(await q.cancel('x.s7')).toEqual({ outcome: 'not_found' });
     expect((await q.stats()).canceled).toBe(1);
   });
 
