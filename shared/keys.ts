@@ -2,7 +2,9 @@
  * Every Redis key Forklift uses is built here, and nowhere else.
  *
  * All keys of one queue share the hash tag `{<queue>}`, so a queue lives in one Redis Cluster
- * slot and every multi-key Lua script runs on Cluster as on a single Redis:
+ * slot and every multi-key Lua script runs on Cluster as on a single Redis. A queue declared
+ * with K > 1 shards (shards.ts) has K such sets, one per hash tag `{<queue>#<i>}` (`q` below
+ * stands for either); no script touches two:
  *
  * | key                                | type   | holds                                                |
  * |------------------------------------|--------|------------------------------------------------------|
