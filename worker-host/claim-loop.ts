@@ -12,14 +12,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { QueueKeys } from '../shared/keys.js';
+import { ClaimLoopBase, claimRetryDelayMs, isUnblocked } from './claim-loop-base.js';
 import type { ClaimedTask, HostScripts } from './engine/host-scripts.js';
 import type { LaneOrder } from './engine/lane-order.js';
 import type { Offer } from './pool/pool.js';
 import type { RedisClient } from './redis/connect.js';
-
-/** True for Redis's reply to a client blocked on a master that turned into a replica. */
-const isUnblocked = (error: unknown): boolean =>
-  error instanceof Error && error.message.startsWith('UNBLOCKED');
 
 /** What the claim loop needs. */
 export interface ClaimLoopOptions {
@@ -40,77 +37,20 @@ export interface ClaimLoopOptions {
 }
 
 /** The claim loop of one host. */
-export class ClaimLoop {
-  private running = false;
-  private blocked = false;
-  private wakePending = false;
-  private idleWaiter: (() => void) | undefined;
-  private done: Promise<void> = Promise.resolve();
-
-  constructor(private readonly o: ClaimLoopOptions) {}
-
-  /** True until `stop` is called. */
-  get isRunning(): boolean {
-    return this.running;
+export class ClaimLoop extends ClaimLoopBase {
+  constructor(private readonly o: ClaimLoopOptions) {
+    super({ commands: o.commands, wakeKey: o.keys.wake(o.scripts.hostId), log: o.log }, [
+      o.blocking,
+    ]);
   }
 
-  /** Starts the loop. */
-  start(): void {
-    this.running = true;
-    this.done = this.loop();
-  }
-
-  /**
-   * Wakes the loop from its in-memory wait (no slot was idle). Enough when a slot turns idle
-   * after a finish call that found no work: a loop blocked in BLPOP is woken by the signal any
-   * new work leaves, so it needs no wake of its own (which would cost Redis a few commands).
-   */
-  wakeIfIdle(): void {
-    if (!this.idleWaiter) return;
-    const resolve = this.idleWaiter;
-    this.idleWaiter = undefined;
-    resolve();
-  }
-
-  /** Wakes the loop: from its in-memory wait at once, from BLPOP through the wake list. */
-  wake(): void {
-    if (this.idleWaiter) {
-      this.wakeIfIdle();
-    } else if (this.blocked && !this.wakePending && this.running) {
-      this.wakePending = true;
-      const wakeKey = this.o.keys.wake(this.o.scripts.hostId);
-      this.o.commands
-        .multi()
-        .rpush(wakeKey, '1')
-        .pexpire(wakeKey, 60_000)
-        .exec()
-        .catch((error: unknown) =>
-          this.o.log.warn({ err: error }, 'could not wake the claim loop'),
-        );
-    }
-  }
-
-  /** Stops claiming: interrupts any wait (closing the blocking connection) and ends the loop. */
-  async stop(): Promise<void> {
-    this.running = false;
-    if (this.idleWaiter) {
-      const resolve = this.idleWaiter;
-      this.idleWaiter = undefined;
-      resolve();
-    }
-    this.o.blocking.disconnect();
-    await this.done;
-  }
-
-  private async loop(): Promise<void> {
+  protected async loop(): Promise<void> {
     const { scripts, log } = this.o;
     let failures = 0;
     while (this.running) {
       const offers = this.o.offer();
       if (offers.length === 0) {
-        await new Promise<void>((resolve) => {
-          this.idleWaiter = resolve;
-        });
+        await this.untilWoken();
         continue;
       }
       const free = offers.flatMap((offer) => offer.tokens);
@@ -123,7 +63,7 @@ export class ClaimLoop {
         await this.o.handOut(offers, []);
         failures++;
         log.error({ err: error }, 'claim failed; retrying');
-        await sleep(Math.min(200 * 2 ** failures, 5_000));
+        await sleep(claimRetryDelayMs(failures));
         continue;
       }
       failures = 0;

@@ -13,6 +13,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { QueueKeys } from '../shared/keys.js';
+import { ClaimLoopBase, claimRetryDelayMs, isUnblocked } from './claim-loop-base.js';
 import type { ClaimedTask, ClaimReply } from './engine/host-scripts.js';
 import type { LaneOrder } from './engine/lane-order.js';
 import type { ShardScripts } from './engine/shard-scripts.js';
@@ -48,74 +49,31 @@ interface WaitEnd {
 const ROUND: WaitEnd = { round: true, shard: -1 };
 
 /** The claim loop of one host on a sharded queue. */
-export class ShardClaimLoop {
-  private running = false;
-  private blocked = false;
-  private wakePending = false;
-  private idleWaiter: (() => void) | undefined;
-  private done: Promise<void> = Promise.resolve();
+export class ShardClaimLoop extends ClaimLoopBase {
   /** Each shard's BLPOP in flight, if any. */
   private readonly waits: (Promise<WaitEnd> | undefined)[];
 
   constructor(private readonly o: ShardClaimLoopOptions) {
+    // The wake marker goes to shard 0's wake list, which shard 0's BLPOP watches.
+    super(
+      {
+        commands: o.commands,
+        wakeKey: (o.keys[0] as QueueKeys).wake(o.scripts.hostId),
+        log: o.log,
+      },
+      o.blocking,
+    );
     this.waits = o.keys.map(() => undefined);
   }
 
-  /** True until `stop` is called. */
-  get isRunning(): boolean {
-    return this.running;
-  }
-
-  /** Starts the loop. */
-  start(): void {
-    this.running = true;
-    this.done = this.loop();
-  }
-
-  /** Wakes the loop from its in-memory wait (no slot was idle). */
-  wakeIfIdle(): void {
-    if (!this.idleWaiter) return;
-    const resolve = this.idleWaiter;
-    this.idleWaiter = undefined;
-    resolve();
-  }
-
-  /** Wakes the loop: from its in-memory wait at once, from BLPOP through shard 0's wake list. */
-  wake(): void {
-    if (this.idleWaiter) {
-      this.wakeIfIdle();
-    } else if (this.blocked && !this.wakePending && this.running) {
-      this.wakePending = true;
-      const wakeKey = (this.o.keys[0] as QueueKeys).wake(this.o.scripts.hostId);
-      this.o.commands
-        .multi()
-        .rpush(wakeKey, '1')
-        .pexpire(wakeKey, 60_000)
-        .exec()
-        .catch((error: unknown) =>
-          this.o.log.warn({ err: error }, 'could not wake the claim loop'),
-        );
-    }
-  }
-
-  /** Stops claiming: interrupts any wait (closing the blocking connections) and ends the loop. */
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wakeIfIdle();
-    for (const connection of this.o.blocking) connection.disconnect();
-    await this.done;
-  }
-
-  private async loop(): Promise<void> {
+  protected async loop(): Promise<void> {
     const { scripts, log } = this.o;
     let failures = 0;
     let next: WaitEnd = ROUND;
     while (this.running) {
       const offers = this.o.offer();
       if (offers.length === 0) {
-        await new Promise<void>((resolve) => {
-          this.idleWaiter = resolve;
-        });
+        await this.untilWoken();
         next = ROUND;
         continue;
       }
@@ -130,7 +88,7 @@ export class ShardClaimLoop {
         await this.o.handOut(offers, []);
         failures++;
         log.error({ err: error }, 'claim failed; retrying');
-        await sleep(Math.min(200 * 2 ** failures, 5_000));
+        await sleep(claimRetryDelayMs(failures));
         next = ROUND;
         continue;
       }
@@ -154,7 +112,7 @@ export class ShardClaimLoop {
         (popped): WaitEnd => ({ round: popped !== null, shard }),
         async (error: unknown): Promise<WaitEnd> => {
           if (!this.running) return { round: true, shard };
-          if (error instanceof Error && error.message.startsWith('UNBLOCKED')) {
+          if (isUnblocked(error)) {
             this.o.log.info({ shard }, 'blocking wait ended by a failover; claiming again');
           } else {
             this.o.log.warn({ err: error, shard }, 'blocking wait failed; retrying');
