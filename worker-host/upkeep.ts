@@ -50,10 +50,15 @@ export function hostTtlFor(leaseMs: number, tickMs: number): number {
 export function startUpkeep(options: UpkeepOptions): () => void {
   const { scripts, log, contact } = options;
   const observed = <T>(call: Promise<T>): Promise<T> => contact?.observe(call) ?? call;
+  // Set by the returned stop function. A tick that began before it sends nothing after it: a
+  // heartbeat that reached Redis after the host unregistered would register it again, a ghost
+  // host alive for a whole TTL. (Calls already sent run before the unregister, which follows
+  // them on the same connection.)
+  let stopped = false;
 
   async function renewLeases(): Promise<void> {
     const leases = options.leases();
-    if (leases.length === 0) return;
+    if (leases.length === 0 || stopped) return;
     try {
       const lost = (await observed(scripts.renew(leases, options.leaseMs))).filter(options.holds);
       if (lost.length > 0) {
@@ -69,6 +74,7 @@ export function startUpkeep(options: UpkeepOptions): () => void {
 
   async function maintain(): Promise<void> {
     const vitals = await (options.vitals?.() ?? Promise.resolve({})).catch(() => ({}));
+    if (stopped) return;
     try {
       const [beat, reaped] = await Promise.all([
         observed(scripts.heartbeat(options.hostTtlMs, options.tokens, vitals)).then((beat) => {
@@ -98,6 +104,7 @@ export function startUpkeep(options: UpkeepOptions): () => void {
   for (const timer of timers) timer.unref();
   options.track(maintain());
   return () => {
+    stopped = true;
     for (const timer of timers) clearInterval(timer);
   };
 }

@@ -214,77 +214,103 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   const apiToken =
     env.FORKLIFT_API_TOKENS?.split(',')[0]?.trim() || `api-${randomBytes(12).toString('hex')}`;
 
-  const redisChild = await ensureRedis(cli.redisUrl);
-  if (redisChild)
-    log.info('started redis-server on 127.0.0.1:6379 (no persistence) for this session');
+  // What has started so far, undone in reverse order if a later part fails to start, so a
+  // failed start leaves no redis-server running and no worker host registered in Redis.
+  const undo: (() => Promise<unknown> | undefined)[] = [];
+  const undoStarted = async () => {
+    for (const step of undo.reverse()) await step()?.catch(() => {});
+  };
+  const startParts = async () => {
+    const redisChild = await ensureRedis(cli.redisUrl);
+    if (redisChild) {
+      undo.push(() => {
+        redisChild.kill('SIGTERM');
+        return undefined;
+      });
+      log.info('started redis-server on 127.0.0.1:6379 (no persistence) for this session');
+    }
 
-  const gateway = await startGateway(
-    loadGatewayConfig(
-      {
-        ...env,
-        REDIS_URL: cli.redisUrl,
-        FORKLIFT_GATEWAY_TOKENS: env.FORKLIFT_GATEWAY_TOKENS || gatewayToken,
-      },
-      { port: String(gatewayPort) },
-    ),
-    { logger: log.child({ component: 'gateway' }) },
-  );
-  const host = await startWorkerHost({
-    redisUrl: cli.redisUrl,
-    queue: cli.queue,
-    namespace: cli.namespace,
-    shards: cli.shards,
-    ...(concurrency === undefined ? {} : { concurrency }),
-    logger: log.child({ component: 'worker' }),
-  });
-
-  const dashboard = await startDashboard({
-    redisUrl: cli.redisUrl,
-    queue: cli.queue,
-    namespace: cli.namespace,
-    shards: cli.shards,
-    tokens: {
-      full: env.FORKLIFT_API_TOKENS?.trim() ? tokenList(env.FORKLIFT_API_TOKENS) : [apiToken],
-      read: tokenList(env.FORKLIFT_API_READONLY_TOKENS),
-    },
-    port: dashboardPort,
-    host: '127.0.0.1',
-    logger: log.child({ component: 'dashboard' }),
-  });
-
-  let edge: ChildProcess | undefined;
-  let launch: WranglerLaunch | undefined;
-  if (!values['no-edge']) {
-    const wrangler = resolve('node_modules/.bin/wrangler');
-    if (!existsSync(wrangler))
-      throw new CliError('node_modules/.bin/wrangler is missing: run npm ci', 1);
-    launch = prepareWrangler({
-      wrangler,
-      ip: '127.0.0.1',
-      port: edgePort,
-      secrets: {
-        UPSTASH_REDIS_REST_URL: gateway.url,
-        UPSTASH_REDIS_REST_TOKEN: gatewayToken,
-        FORKLIFT_API_TOKENS: apiToken,
-        ...(env.FORKLIFT_API_READONLY_TOKENS?.trim()
-          ? { FORKLIFT_API_READONLY_TOKENS: env.FORKLIFT_API_READONLY_TOKENS.trim() }
-          : {}),
-      },
-      vars: {
-        FORKLIFT_QUEUE: cli.queue,
-        FORKLIFT_NAMESPACE: cli.namespace,
-        FORKLIFT_SHARDS: String(cli.shards),
-      },
-      env,
-      projectDir: resolve('.'),
+    const gateway = await startGateway(
+      loadGatewayConfig(
+        {
+          ...env,
+          REDIS_URL: cli.redisUrl,
+          FORKLIFT_GATEWAY_TOKENS: env.FORKLIFT_GATEWAY_TOKENS || gatewayToken,
+        },
+        { port: String(gatewayPort) },
+      ),
+      { logger: log.child({ component: 'gateway' }) },
+    );
+    undo.push(() => gateway.close());
+    const host = await startWorkerHost({
+      redisUrl: cli.redisUrl,
+      queue: cli.queue,
+      namespace: cli.namespace,
+      shards: cli.shards,
+      ...(concurrency === undefined ? {} : { concurrency }),
+      logger: log.child({ component: 'worker' }),
     });
-    // Whatever way this process ends, the vars file goes with it.
-    process.once('exit', launch.dispose);
-    edge = spawn(launch.command, launch.args, {
-      stdio: ['ignore', 'inherit', 'inherit'],
-      env: launch.env,
+    undo.push(() => host.close({ force: true, graceMs: 0 }));
+
+    const dashboard = await startDashboard({
+      redisUrl: cli.redisUrl,
+      queue: cli.queue,
+      namespace: cli.namespace,
+      shards: cli.shards,
+      tokens: {
+        full: env.FORKLIFT_API_TOKENS?.trim() ? tokenList(env.FORKLIFT_API_TOKENS) : [apiToken],
+        read: tokenList(env.FORKLIFT_API_READONLY_TOKENS),
+      },
+      port: dashboardPort,
+      host: '127.0.0.1',
+      logger: log.child({ component: 'dashboard' }),
     });
+    undo.push(() => dashboard.close());
+
+    let edge: ChildProcess | undefined;
+    let launch: WranglerLaunch | undefined;
+    if (!values['no-edge']) {
+      const wrangler = resolve('node_modules/.bin/wrangler');
+      if (!existsSync(wrangler))
+        throw new CliError('node_modules/.bin/wrangler is missing: run npm ci', 1);
+      launch = prepareWrangler({
+        wrangler,
+        ip: '127.0.0.1',
+        port: edgePort,
+        secrets: {
+          UPSTASH_REDIS_REST_URL: gateway.url,
+          UPSTASH_REDIS_REST_TOKEN: gatewayToken,
+          FORKLIFT_API_TOKENS: apiToken,
+          ...(env.FORKLIFT_API_READONLY_TOKENS?.trim()
+            ? { FORKLIFT_API_READONLY_TOKENS: env.FORKLIFT_API_READONLY_TOKENS.trim() }
+            : {}),
+        },
+        vars: {
+          FORKLIFT_QUEUE: cli.queue,
+          FORKLIFT_NAMESPACE: cli.namespace,
+          FORKLIFT_SHARDS: String(cli.shards),
+        },
+        env,
+        projectDir: resolve('.'),
+      });
+      // Whatever way this process ends, the vars file goes with it.
+      process.once('exit', launch.dispose);
+      edge = spawn(launch.command, launch.args, {
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: launch.env,
+      });
+    }
+
+    return { redisChild, gateway, host, dashboard, edge, launch };
+  };
+  let parts: Awaited<ReturnType<typeof startParts>>;
+  try {
+    parts = await startParts();
+  } catch (error) {
+    await undoStarted();
+    throw error;
   }
+  const { redisChild, gateway, host, dashboard, edge, launch } = parts;
 
   const edgeUrl = `http://127.0.0.1:${edgePort}`;
   // Tokens made up for this session are printed (they are the only way to call the stack);
