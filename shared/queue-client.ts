@@ -435,16 +435,21 @@ export class QueueClient {
 
   /**
    * Retries dead tasks by id; returns how many were retried and the ids that were not dead.
+   * Safe to re-send: a call repeated after its reply was lost gets the same answer and retries
+   * nothing twice.
    * @throws ValidationError (paths `ids.<index>`) when an id is not well-formed Unicode.
    */
   async retryDead(ids: readonly string[]): Promise<{ retried: number; notDead: string[] }> {
     requireWellFormed(ids.map((id, i) => [`ids.${i}`, id] as const));
     const { groups, foreign } = this.byShard(ids);
     const out = { retried: 0, notDead: [...foreign] };
+    // One id per call: a transport that re-sends the call after a lost reply sends the same id,
+    // so the re-sent call answers as the first did (see the retry-dead script).
+    const call = crypto.randomUUID();
     for (const [shard, group] of groups) {
       const reply = asArray(
         'retry-dead',
-        await this.runOn(shard, retryDeadScript, ['ids', '0', ...group]),
+        await this.runOn(shard, retryDeadScript, ['ids', '0', call, ...group]),
       );
       out.retried += Number(reply[0]) || 0;
       out.notDead.push(...reply.slice(1).map(String));

@@ -76,7 +76,7 @@ while processed < chunk and budget > 0 and not ended do
       removed = removed + 1
     elseif want_type == '' or v[2] == want_type then
       if action == 'retry' then
-        revive(id, now)
+        revive(id, now, '')
       else
         redis.call('DEL', key)
         redis.call('ZREM', K_DEAD, id)

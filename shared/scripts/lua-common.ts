@@ -457,14 +457,22 @@ end
  * retry). Its `readyAt` is now: the overview measures its wait from there.
  */
 export const LUA_REVIVE = `
--- Retries dead task 'id': true when it was dead (now queued), false otherwise. Its entry in the
--- dead index goes either way.
-local function revive(id, now)
+-- Retries dead task 'id' for the retry call 'call' (a random id per call; '' for none). True
+-- when it was dead (now queued), or when this same call revived it before: a call re-sent after
+-- its reply was lost answers as the first did and does nothing twice, even if the task has died
+-- again since. False otherwise. A dead-index entry of a task that is not dead goes.
+local function revive(id, now, call)
   local key = task_key(id)
+  if key_type(key) ~= 'hash' then
+    redis.call('ZREM', K_DEAD, id)
+    return false
+  end
+  if call ~= '' and redis.call('HGET', key, 'revivedBy') == call then return true end
   redis.call('ZREM', K_DEAD, id)
-  if key_type(key) ~= 'hash' or redis.call('HGET', key, 'state') ~= 'dead' then return false end
+  if redis.call('HGET', key, 'state') ~= 'dead' then return false end
   local lane = K_LANE_OF[redis.call('HGET', key, 'priority')] or KEYS[2]
   redis.call('HSET', key, 'state', 'queued', 'attempts', 0, 'stalls', 0, 'readyAt', now)
+  if call ~= '' then redis.call('HSET', key, 'revivedBy', call) end
   redis.call('HDEL', key, 'finishedAt', 'runAt', 'startedAt')
   redis.call('PERSIST', key)
   redis.call('RPUSH', lane, id)

@@ -10,7 +10,12 @@ import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { scriptSha } from '../../shared/script-runner.js';
-import { cancelScript, enqueueScript, getTaskScript } from '../../shared/scripts/index.js';
+import {
+  cancelScript,
+  enqueueScript,
+  getTaskScript,
+  retryDeadScript,
+} from '../../shared/scripts/index.js';
 import { EngineQueue } from '../engine/harness.js';
 import { edgeBindings, startTestEdge, type TestEdge } from '../support/edge.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -114,7 +119,7 @@ beforeAll(async () => {
   redis = testRedis();
   engine = new EngineQueue(redis, namespace, 'default');
   // Loaded, so that each call is one EVALSHA (no NOSCRIPT → EVAL in between).
-  for (const script of [enqueueScript, cancelScript, getTaskScript]) {
+  for (const script of [enqueueScript, cancelScript, getTaskScript, retryDeadScript]) {
     await redis.script('LOAD', script.source);
   }
   gateway = await startTestGateway();
@@ -204,5 +209,29 @@ describe('a store reply lost on the way back: the client re-sends, the answer is
     expect(res.body).toEqual({ id: body.id, state: 'canceled' });
     expect(Number((await engine.stats()).canceled)).toBe(canceledBefore + 1);
     expect((await engine.record(body.id)).state).toBe('canceled');
+  });
+
+  test('POST /v1/dead/retry: 200 with the tasks it retried counted as retried, none retried twice', async () => {
+    const sha = await scriptSha(retryDeadScript);
+    const id = `replay-dead-${Math.random().toString(36).slice(2)}`;
+    await engine.registerHost('replay-host', ['t']);
+    await engine.enqueue({ id, priority: 'high', maxAttempts: 1 }); // the first claimed
+    const { tasks } = await engine.claim('replay-host', ['t']);
+    const lease = tasks[0]?.fields.claims ?? '';
+    await engine.finish('replay-host', [{ token: 't', id, lease, kind: 'fatal', text: 'broke' }], {
+      mode: 'free',
+    });
+    expect((await engine.record(id)).state).toBe('dead');
+
+    const from = proxy.forwarded.length;
+    const lostBefore = proxy.lost;
+    proxy.loseNextReply(callOf(sha));
+    const res = await edge.api('POST', '/v1/dead/retry', { body: { ids: [id] } });
+    expect(proxy.lost - lostBefore).toBe(1);
+    expect(callsSince(from, sha)).toBe(2);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toEqual({ retried: 1, notDead: [] });
+    expect((await engine.record(id)).state).toBe('queued');
+    expect(await engine.lane('high')).toEqual([id]);
   });
 });

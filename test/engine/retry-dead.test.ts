@@ -29,7 +29,7 @@ describe('retry-dead script', () => {
     expect(await q.redis.pttl(q.keys.task('d1'))).toBeGreaterThan(0);
     await q.redis.del(q.keys.signal);
 
-    expect(await q.runArray(retryDeadScript, 'ids', 0, 'd1', 'alive', 'missing')).toEqual([
+    expect(await q.runArray(retryDeadScript, 'ids', 0, '', 'd1', 'alive', 'missing')).toEqual([
       1,
       'alive',
       'missing',
@@ -68,6 +68,31 @@ describe('retry-dead script', () => {
     await killed(q, 'd');
     await q.redis.del(q.keys.task('d'));
     expect(await q.runArray(retryDeadScript, 'oldest', 10)).toEqual([0, 'd']);
+    expect(await q.zset(q.keys.dead)).toEqual({});
+  });
+
+  it('answers a re-sent call (same call id) as the first, retrying nothing twice', async () => {
+    const q = suite.queue();
+    await killed(q, 'r1');
+    await killed(q, 'r2');
+    await q.enqueue({ id: 'other' });
+    const first = await q.runArray(retryDeadScript, 'ids', 0, 'call-1', 'r1', 'r2', 'other');
+    expect(first).toEqual([2, 'other']);
+    // The reply was lost; the client sends the same call again: the same answer, no change.
+    expect(await q.runArray(retryDeadScript, 'ids', 0, 'call-1', 'r1', 'r2', 'other')).toEqual(
+      first,
+    );
+    expect(await q.lane('normal')).toEqual(['other', 'r1', 'r2']);
+    // r1 runs and dies again before the re-send arrives: the re-send still does not revive it,
+    await q.redis.lrem(q.keys.laneNormal, 0, 'r1');
+    await q.redis.hset(q.keys.task('r1'), 'state', 'dead');
+    await q.redis.zadd(q.keys.dead, Date.now(), 'r1');
+    expect(await q.runArray(retryDeadScript, 'ids', 0, 'call-1', 'r1')).toEqual([1]);
+    expect((await q.record('r1')).state).toBe('dead');
+    expect(Object.keys(await q.zset(q.keys.dead))).toEqual(['r1']);
+    // but a new call (another id) does.
+    expect(await q.runArray(retryDeadScript, 'ids', 0, 'call-2', 'r1')).toEqual([1]);
+    expect((await q.record('r1')).state).toBe('queued');
     expect(await q.zset(q.keys.dead)).toEqual({});
   });
 
