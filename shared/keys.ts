@@ -23,6 +23,7 @@
  * | `forklift:{q}:task:<id>`           | hash   | the task record; TTL once finished                   |
  * | `forklift:{q}:idem:<key>`          | string | task id for an idempotency key, TTL                  |
  * | `forklift:{q}:corrupt:<id>`        | any    | a task key that was not a hash, set aside, TTL       |
+ * | `forklift:{q}:deleted:<id>`        | string | tombstone of a deleted dead task: the delete call's id, 10 min TTL |
  *
  * `recent` and `history` are not among the scripts' KEYS: the scripts that use them build them
  * from the prefix (ARGV[1]), as they build per-task keys, so every other script's call stays as

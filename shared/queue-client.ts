@@ -656,8 +656,13 @@ export class QueueClient {
     if (ids.length === 0) return { deleted: 0, notDead: [] };
     const { groups, foreign } = this.byShard(ids);
     const out = { deleted: 0, notDead: [...foreign] };
+    // One id per call, repeated by a transport that re-sends it (see the delete-dead script).
+    const call = crypto.randomUUID();
     for (const [shard, group] of groups) {
-      const reply = asArray('delete-dead', await this.runOn(shard, deleteDeadScript, group));
+      const reply = asArray(
+        'delete-dead',
+        await this.runOn(shard, deleteDeadScript, [call, ...group]),
+      );
       out.deleted += Number(reply[0]) || 0;
       out.notDead.push(...reply.slice(1).map(String));
     }

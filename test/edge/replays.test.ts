@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { scriptSha } from '../../shared/script-runner.js';
 import {
   cancelScript,
+  deleteDeadScript,
   enqueueScript,
   getTaskScript,
   retryDeadScript,
@@ -119,7 +120,13 @@ beforeAll(async () => {
   redis = testRedis();
   engine = new EngineQueue(redis, namespace, 'default');
   // Loaded, so that each call is one EVALSHA (no NOSCRIPT → EVAL in between).
-  for (const script of [enqueueScript, cancelScript, getTaskScript, retryDeadScript]) {
+  for (const script of [
+    enqueueScript,
+    cancelScript,
+    getTaskScript,
+    retryDeadScript,
+    deleteDeadScript,
+  ]) {
     await redis.script('LOAD', script.source);
   }
   gateway = await startTestGateway();
@@ -135,6 +142,20 @@ afterAll(async () => {
   await deleteNamespace(redis, namespace);
   redis.disconnect();
 });
+
+/** Enqueues a task on the high lane (claimed first) and kills it: a dead letter. */
+async function deadLetter(): Promise<string> {
+  const id = `replay-dead-${Math.random().toString(36).slice(2)}`;
+  await engine.registerHost('replay-host', ['t']);
+  await engine.enqueue({ id, priority: 'high', maxAttempts: 1 });
+  const { tasks } = await engine.claim('replay-host', ['t']);
+  const lease = tasks[0]?.fields.claims ?? '';
+  await engine.finish('replay-host', [{ token: 't', id, lease, kind: 'fatal', text: 'broke' }], {
+    mode: 'free',
+  });
+  expect((await engine.record(id)).state).toBe('dead');
+  return id;
+}
 
 describe('a store reply lost on the way back: the client re-sends, the answer is the same', () => {
   test('POST /v1/tasks/batch with idempotency keys: 202 with the ids and duplicate flags written', async () => {
@@ -213,15 +234,7 @@ describe('a store reply lost on the way back: the client re-sends, the answer is
 
   test('POST /v1/dead/retry: 200 with the tasks it retried counted as retried, none retried twice', async () => {
     const sha = await scriptSha(retryDeadScript);
-    const id = `replay-dead-${Math.random().toString(36).slice(2)}`;
-    await engine.registerHost('replay-host', ['t']);
-    await engine.enqueue({ id, priority: 'high', maxAttempts: 1 }); // the first claimed
-    const { tasks } = await engine.claim('replay-host', ['t']);
-    const lease = tasks[0]?.fields.claims ?? '';
-    await engine.finish('replay-host', [{ token: 't', id, lease, kind: 'fatal', text: 'broke' }], {
-      mode: 'free',
-    });
-    expect((await engine.record(id)).state).toBe('dead');
+    const id = await deadLetter();
 
     const from = proxy.forwarded.length;
     const lostBefore = proxy.lost;
@@ -233,5 +246,20 @@ describe('a store reply lost on the way back: the client re-sends, the answer is
     expect(res.body).toEqual({ retried: 1, notDead: [] });
     expect((await engine.record(id)).state).toBe('queued');
     expect(await engine.lane('high')).toEqual([id]);
+    await redis.lrem(engine.keys.laneHigh, 0, id); // out of the next test's way
+  });
+
+  test('POST /v1/dead/delete: 200 with the tasks it deleted counted as deleted', async () => {
+    const sha = await scriptSha(deleteDeadScript);
+    const id = await deadLetter();
+    const from = proxy.forwarded.length;
+    const lostBefore = proxy.lost;
+    proxy.loseNextReply(callOf(sha));
+    const res = await edge.api('POST', '/v1/dead/delete', { body: { ids: [id] } });
+    expect(proxy.lost - lostBefore).toBe(1);
+    expect(callsSince(from, sha)).toBe(2);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toEqual({ deleted: 1, notDead: [] });
+    expect((await edge.api('GET', `/v1/tasks/${id}`)).status).toBe(404);
   });
 });

@@ -102,18 +102,27 @@ describe('dead-page script', () => {
 describe('delete-dead script', () => {
   it('deletes dead tasks with their index entries, answers the rest as not dead', async () => {
     const q = suite.queue();
-    await kill(q, 'x', 'd1', 'd2');
+    await kill(q, 'x', 'd1', 'd2', 'd3');
     await q.enqueue({ id: 'alive' });
     expect(await q.client.deleteDead(['d1', 'alive', 'nope'])).toEqual({
       deleted: 1,
       notDead: ['alive', 'nope'],
     });
     expect(await q.redis.exists(q.keys.task('d1'))).toBe(0);
-    expect(Object.keys(await q.zset(q.keys.dead))).toEqual(['d2']);
+    expect(Object.keys(await q.zset(q.keys.dead)).sort()).toEqual(['d2', 'd3']);
     expect(await q.redis.zscore(q.keys.recent, 'd1')).toBeNull();
     expect((await q.record('alive')).state).toBe('queued');
-    // Re-sent: nothing more is deleted.
+    // Another call: d1 is gone, not dead.
     expect(await q.client.deleteDead(['d1'])).toEqual({ deleted: 0, notDead: ['d1'] });
+    // The same call sent again (its reply lost): the same answer, nothing more deleted.
+    const first = await q.runArray(deleteDeadScript, 'call-1', 'd3', 'd2x');
+    expect(first).toEqual([1, 'd2x']);
+    expect(await q.runArray(deleteDeadScript, 'call-1', 'd3', 'd2x')).toEqual(first);
+    expect(await q.runArray(deleteDeadScript, 'call-2', 'd3')).toEqual([0, 'd3']);
+    const tombstone = `${q.keys.prefix}deleted:d3`;
+    expect(await q.redis.get(tombstone)).toBe('call-1');
+    expect(await q.redis.pttl(tombstone)).toBeGreaterThan(0);
+    expect(Object.keys(await q.zset(q.keys.dead))).toEqual(['d2']);
     expect(deleteDeadScript.readOnly).toBe(false);
   });
 });
