@@ -183,7 +183,7 @@ export class ChildSlot {
     const ends: RunEnd[] = [];
     const recording: LeasedTask[] = [];
     for (const r of runs) {
-      ends.push({ ...r.end, priority: r.task.task.priority });
+      ends.push(r.end);
       recording.push(r.task);
     }
     for (const t of releases) {
@@ -336,11 +336,11 @@ export class ChildSlot {
  */
 function toRecordOf(task: LeasedTask, outcome: RunOutcome, aborted: boolean): ToRecord {
   const { token, lease } = task;
-  const id = task.task.id;
+  const { id, priority } = task.task;
   if (outcome.ok) {
     return {
       task,
-      end: { token, id, lease, kind: 'ok', resultJson: outcome.resultJson },
+      end: { token, id, lease, priority, kind: 'ok', resultJson: outcome.resultJson },
       ms: outcome.ms,
       ok: true,
       error: undefined,
@@ -348,8 +348,15 @@ function toRecordOf(task: LeasedTask, outcome: RunOutcome, aborted: boolean): To
   }
   const { error } = outcome;
   const end: RunEnd = aborted
-    ? { token, id, lease, kind: 'release' }
-    : { token, id, lease, kind: error.unrecoverable ? 'fatal' : 'fail', error: errorText(error) };
+    ? { token, id, lease, priority, kind: 'release' }
+    : {
+        token,
+        id,
+        lease,
+        priority,
+        kind: error.unrecoverable ? 'fatal' : 'fail',
+        error: errorText(error),
+      };
   return { task, end, ms: outcome.ms, ok: false, error };
 }
 
