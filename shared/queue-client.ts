@@ -15,10 +15,18 @@
  * for an unpaired surrogate, so two different strings would name one key. `prepareEnqueue`
  * already refuses them; the check here covers specs and ids that did not come through it.
  */
-import { type TaskSpec, type ValidationIssue, wellFormedProblem } from './enqueue-request.js';
-import { asShardMismatch, ScriptReplyError, ValidationError } from './errors.js';
+import { type TaskSpec, wellFormedProblem } from './enqueue-request.js';
+import { asShardMismatch, ScriptReplyError } from './errors.js';
 import { type QueueKeys, queueKeys, shardKeys } from './keys.js';
-import { PRIORITIES } from './priority.js';
+import {
+  BULK_CURSOR,
+  filterProblems,
+  isCount,
+  refuse,
+  requireWellFormed,
+  SEARCH_CURSOR,
+  WAITING_LISTS,
+} from './operator-args.js';
 import type {
   BulkProgress,
   DeadFilter,
@@ -124,53 +132,6 @@ export interface QueueClientOptions {
   shards?: number;
 }
 
-/**
- * Throws a `ValidationError` naming each `[path, value]` whose value is not well-formed Unicode.
- */
-function requireWellFormed(entries: Iterable<readonly [string, string | undefined]>): void {
-  const issues: ValidationIssue[] = [];
-  for (const [path, value] of entries) {
-    const problem = value === undefined ? null : wellFormedProblem(value);
-    if (problem) issues.push({ path, message: problem });
-  }
-  if (issues.length > 0) throw new ValidationError(issues);
-}
-
-/** Search cursors are `<score>:<id>`, bulk cursors `<until>:<score>:<id>` (see the scripts). */
-const SEARCH_CURSOR = /^\d{1,16}:[^\s]{1,256}$/;
-const BULK_CURSOR = /^\d{1,16}:\d{1,16}:[^\s]{1,256}$/;
-const WAITING_LISTS: readonly string[] = [...PRIORITIES, 'delayed'];
-
-const isCount = (n: unknown, max = Number.MAX_SAFE_INTEGER): n is number =>
-  typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 && n <= max;
-
-/** Throws a `ValidationError` listing `[path, message]` pairs, when there are any. */
-function refuse(problems: readonly (readonly [string, string] | null)[]): void {
-  const issues = problems
-    .filter((p): p is readonly [string, string] => p !== null)
-    .map(([path, message]) => ({ path, message }));
-  if (issues.length > 0) throw new ValidationError(issues);
-}
-
-/** Checks a type name and a ms range (as `TaskQuery` and `DeadFilter` hold them). */
-function filterProblems(
-  filter: { type?: string | undefined; from?: number | undefined; to?: number | undefined },
-  at = '',
-): (readonly [string, string] | null)[] {
-  const type = filter.type;
-  return [
-    type !== undefined && (type === '' || type.length > 128 || wellFormedProblem(type) !== null)
-      ? [`${at}type`, 'must be 1-128 characters of well-formed Unicode']
-      : null,
-    filter.from !== undefined && !isCount(filter.from)
-      ? [`${at}from`, 'must be a time in ms since the epoch']
-      : null,
-    filter.to !== undefined && !isCount(filter.to)
-      ? [`${at}to`, 'must be a time in ms since the epoch']
-      : null,
-  ];
-}
-
 const optional = (n: number | undefined): string => (n === undefined ? '' : String(n));
 
 function asArray(script: string, reply: unknown): unknown[] {
@@ -248,9 +209,34 @@ export class QueueClient {
     for (const id of ids) {
       const shard = shardOfId(this.shards, id);
       if (shard < 0) foreign.push(id);
-      else groups.set(shard, [...(groups.get(shard) ?? []), id]);
+      else {
+        const group = groups.get(shard);
+        if (group) group.push(id);
+        else groups.set(shard, [id]);
+      }
     }
     return { groups, foreign };
+  }
+
+  /**
+   * Runs `script` once per shard the `ids` name, with `args` then that shard's ids, for scripts
+   * answering `{ count, then the ids not handled }`; sums the counts. Ids naming no shard are
+   * not handled.
+   */
+  private async onShardsOfIds(
+    name: string,
+    script: LuaScript,
+    ids: readonly string[],
+    args: readonly string[],
+  ): Promise<{ count: number; others: string[] }> {
+    const { groups, foreign } = this.byShard(ids);
+    const out = { count: 0, others: [...foreign] };
+    for (const [shard, group] of groups) {
+      const reply = asArray(name, await this.runOn(shard, script, [...args, ...group]));
+      out.count += Number(reply[0]) || 0;
+      out.others.push(...reply.slice(1).map(String));
+    }
+    return out;
   }
 
   /**
@@ -441,20 +427,14 @@ export class QueueClient {
    */
   async retryDead(ids: readonly string[]): Promise<{ retried: number; notDead: string[] }> {
     requireWellFormed(ids.map((id, i) => [`ids.${i}`, id] as const));
-    const { groups, foreign } = this.byShard(ids);
-    const out = { retried: 0, notDead: [...foreign] };
     // One id per call: a transport that re-sends the call after a lost reply sends the same id,
     // so the re-sent call answers as the first did (see the retry-dead script).
-    const call = crypto.randomUUID();
-    for (const [shard, group] of groups) {
-      const reply = asArray(
-        'retry-dead',
-        await this.runOn(shard, retryDeadScript, ['ids', '0', call, ...group]),
-      );
-      out.retried += Number(reply[0]) || 0;
-      out.notDead.push(...reply.slice(1).map(String));
-    }
-    return out;
+    const { count, others } = await this.onShardsOfIds('retry-dead', retryDeadScript, ids, [
+      'ids',
+      '0',
+      crypto.randomUUID(),
+    ]);
+    return { retried: count, notDead: others };
   }
 
   /**
@@ -648,25 +628,18 @@ export class QueueClient {
 
   /**
    * Deletes dead tasks by id (record, dead index and search index entries); returns how many and
-   * the ids that were not dead. Re-sent, it deletes nothing more (the ids are then not dead).
+   * the ids that were not dead. Safe to re-send: a call repeated after its reply was lost gets
+   * the same answer.
    * @throws ValidationError (paths `ids.<index>`) when an id is not well-formed Unicode.
    */
   async deleteDead(ids: readonly string[]): Promise<{ deleted: number; notDead: string[] }> {
     requireWellFormed(ids.map((id, i) => [`ids.${i}`, id] as const));
     if (ids.length === 0) return { deleted: 0, notDead: [] };
-    const { groups, foreign } = this.byShard(ids);
-    const out = { deleted: 0, notDead: [...foreign] };
     // One id per call, repeated by a transport that re-sends it (see the delete-dead script).
-    const call = crypto.randomUUID();
-    for (const [shard, group] of groups) {
-      const reply = asArray(
-        'delete-dead',
-        await this.runOn(shard, deleteDeadScript, [call, ...group]),
-      );
-      out.deleted += Number(reply[0]) || 0;
-      out.notDead.push(...reply.slice(1).map(String));
-    }
-    return out;
+    const { count, others } = await this.onShardsOfIds('delete-dead', deleteDeadScript, ids, [
+      crypto.randomUUID(),
+    ]);
+    return { deleted: count, notDead: others };
   }
 
   /**
