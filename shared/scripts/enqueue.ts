@@ -1,6 +1,7 @@
 import { LUA_SHARDS } from './declare-shards.js';
 import { defineScript } from './define-script.js';
-import { COMMON_HEADER, LUA_BASE, LUA_RECENT } from './lua-common.js';
+import { COMMON_HEADER, LUA_BASE } from './lua-common.js';
+import { LUA_RECENT } from './lua-indexes.js';
 
 /** Number of ARGV entries per task in the enqueue script. */
 export const ENQUEUE_FIELDS_PER_TASK = 14;

@@ -1,5 +1,6 @@
 import { defineScript } from './define-script.js';
-import { COMMON_HEADER, LUA_BASE, LUA_HISTORY, LUA_RECENT } from './lua-common.js';
+import { COMMON_HEADER, LUA_BASE } from './lua-common.js';
+import { LUA_HISTORY, LUA_RECENT } from './lua-indexes.js';
 
 /**
  * A worker host's presence: its entry in the hosts set (scored by heartbeat expiry), a

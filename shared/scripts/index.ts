@@ -20,7 +20,7 @@ export {
   RECENT_MAX,
   RECENT_SWEEP_BATCH,
   RECENT_TRIM_EVERY,
-} from './lua-common.js';
+} from './lua-indexes.js';
 export { SUMMARY_FIELDS, SUMMARY_WIDTH } from './lua-views.js';
 export { promoteScript } from './promote.js';
 export { reapScript } from './reap.js';

@@ -1,5 +1,6 @@
 import { defineScript } from './define-script.js';
-import { COMMON_HEADER, LUA_BASE, LUA_HISTORY } from './lua-common.js';
+import { COMMON_HEADER, LUA_BASE } from './lua-common.js';
+import { LUA_HISTORY } from './lua-indexes.js';
 
 /**
  * Everything the overview and hosts pages show, read in one step (one round trip per refresh):
