@@ -14,10 +14,10 @@ import {
   deadMatchingBodySchema,
   deadQuerySchema,
   deleteDeadResultSchema,
-  errorResponses,
   listPageSchema,
   retryDeadResultSchema,
-} from '../schemas.js';
+} from '../operator-schemas.js';
+import { errorResponses } from '../schemas.js';
 import { countOf, msOf, parseBody, parseQuery } from './parse.js';
 
 /** A filter as the schemas accepted it, with times as ms. */

@@ -5,7 +5,8 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../context.js';
 import { ApiRoutes } from '../openapi.js';
-import { errorResponses, overviewSchema } from '../schemas.js';
+import { overviewSchema } from '../operator-schemas.js';
+import { errorResponses } from '../schemas.js';
 
 /** The `/overview` route, to mount under `/v1`. */
 export function overviewRoutes(): ApiRoutes {

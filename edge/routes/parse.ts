@@ -5,7 +5,7 @@ import { toIssues } from '../../shared/index.js';
 import { readJson } from '../body.js';
 import type { AppEnv } from '../context.js';
 import { validationError } from '../errors.js';
-import { timeToMs } from '../schemas.js';
+import { timeToMs } from '../operator-schemas.js';
 
 /** `value` parsed with `schema`, or a 400 `invalid_request` naming each bad field. */
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {

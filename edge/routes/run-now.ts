@@ -6,7 +6,8 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { ApiRoutes } from '../openapi.js';
-import { errorResponses, runNowResultSchema, taskIdParamsSchema } from '../schemas.js';
+import { runNowResultSchema } from '../operator-schemas.js';
+import { errorResponses, taskIdParamsSchema } from '../schemas.js';
 import { parseWith } from './parse.js';
 
 /** The `/tasks/{id}/run-now` route, to mount under `/v1`. */

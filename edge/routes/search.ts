@@ -7,7 +7,8 @@ import type { TaskPage } from '../../shared/index.js';
 import type { AppEnv } from '../context.js';
 import { ApiError } from '../errors.js';
 import { ApiRoutes } from '../openapi.js';
-import { errorResponses, searchQuerySchema, taskPageSchema } from '../schemas.js';
+import { searchQuerySchema, taskPageSchema } from '../operator-schemas.js';
+import { errorResponses } from '../schemas.js';
 import { countOf, msOf, parseQuery } from './parse.js';
 
 /** The `GET /tasks` route, to mount under `/v1`. */

@@ -2,12 +2,8 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../context.js';
 import { ApiRoutes } from '../openapi.js';
-import {
-  errorResponses,
-  listPageSchema,
-  waitingParamsSchema,
-  waitingQuerySchema,
-} from '../schemas.js';
+import { listPageSchema, waitingParamsSchema, waitingQuerySchema } from '../operator-schemas.js';
+import { errorResponses } from '../schemas.js';
 import { countOf, parseQuery, parseWith } from './parse.js';
 
 /** The `/waiting/{list}` route, to mount under `/v1`. */
