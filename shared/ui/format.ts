@@ -65,3 +65,8 @@ export function parseTimeParam(value: string | undefined): number | undefined {
 export function timeInputValue(ms: number | undefined): string {
   return ms === undefined ? '' : new Date(ms).toISOString().slice(0, 16);
 }
+
+/** A page offset from a query parameter: a whole number from 0 to 1e9, 0 when absent or bad. */
+export function pageOffset(raw: string | undefined): number {
+  return Math.max(0, Math.min(1e9, Number.parseInt(raw ?? '0', 10) || 0));
+}

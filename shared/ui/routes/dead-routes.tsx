@@ -12,7 +12,7 @@ import type { Context, Env } from 'hono';
 import type { DeadFilter } from '../../queue-views.js';
 import type { DashboardQueue } from '../dashboard-queue.js';
 import { setFlash } from '../flash.js';
-import { parseTimeParam } from '../format.js';
+import { pageOffset, parseTimeParam } from '../format.js';
 import type { Form, Guard } from '../guard.js';
 import { safeBack } from '../guard.js';
 import { BulkProgressPage, type BulkVerb, ConfirmBulk, DeadPage } from '../views/dead.js';
@@ -58,10 +58,7 @@ export function deadRoutes<E extends Env>(guard: Guard<E>): void {
 
   guard.page('/dead', async (c, visit) => {
     const filter = deadFilter((name) => c.req.query(name));
-    const offset = Math.max(
-      0,
-      Math.min(1e9, Number.parseInt(c.req.query('offset') ?? '0', 10) || 0),
-    );
+    const offset = pageOffset(c.req.query('offset'));
     const { total, tasks } = await visit.queue.deadPage(filter, offset, DEAD_PAGE_SIZE);
     return guard.render(
       c,

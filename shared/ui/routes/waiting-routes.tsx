@@ -3,6 +3,7 @@
 /** `GET <base>/waiting/:list`: a lane (`high`, `normal`, `low`) or the delayed set, paged. */
 import type { Env } from 'hono';
 import type { WaitingList } from '../../queue-views.js';
+import { pageOffset } from '../format.js';
 import type { Guard } from '../guard.js';
 import { WAITING_LISTS, WaitingPage } from '../views/waiting.js';
 
@@ -24,10 +25,7 @@ export function waitingRoutes<E extends Env>(guard: Guard<E>): void {
         404,
       );
     }
-    const offset = Math.max(
-      0,
-      Math.min(1e9, Number.parseInt(c.req.query('offset') ?? '0', 10) || 0),
-    );
+    const offset = pageOffset(c.req.query('offset'));
     const { total, tasks } = await visit.queue.listWaiting(list, offset, WAITING_PAGE_SIZE);
     return guard.render(
       c,
