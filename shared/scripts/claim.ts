@@ -25,12 +25,12 @@ Returns: { nextDelayedAt, leased } with leased, when a task was leased, a JSON s
   includes: [...LUA_LEASING],
   body: `
 local host, lease_ms, order = ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local now = now_ms()
+local now, now_text = now_ms_text()
 promote_due(now, ${PROMOTE_BATCH})
 
 local out = { -1 }
 if host_alive(host, now) then
-  local leased = fill_tokens(host, { unpack(ARGV, 5) }, order, now, lease_ms, {}, {})
+  local leased = fill_tokens(host, { unpack(ARGV, 5) }, order, now, now_text, lease_ms, {}, {})
   if #leased > 0 then out[2] = encode_leased(leased) end
   -- Work is left and this host is full: let another blocked host have it.
   if #leased > 0 and #leased == #ARGV - 4 and any_queued() then wake_one() end

@@ -35,7 +35,7 @@ Returns: { n outcomes, then, when tasks were leased, a JSON string of them as cl
   body: `
 local host, mode, lease_ms, order = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local jitter, n = tonumber(ARGV[7]) or 0, tonumber(ARGV[8])
-local now = now_ms()
+local now, now_text = now_ms_text()
 local out, ended, tokens, releases, freed = {}, {}, {}, {}, {}
 local succeeded, failed = 0, 0
 for r = 0, n - 1 do
@@ -54,10 +54,12 @@ for r = 0, n - 1 do
     -- The token held this run, which ends now: it holds nothing else.
     freed[token] = true
     if kind == 'ok' then
-      redis.call('HSET', key, 'state', 'succeeded', 'result', text, 'finishedAt', now)
+      redis.call('HSET', key, 'state', 'succeeded', 'result', text, 'finishedAt', now_text)
       -- Only a task that failed or stalled before has an error to drop (a call saved per task).
       if v[6] then redis.call('HDEL', key, 'error') end
-      redis.call('PEXPIRE', key, tonumber(v[5]) or ${DEFAULT_POLICY.resultTtlMs})
+      local ttl = v[5]
+      if not (ttl and string.match(ttl, '^%d+$')) then ttl = '${DEFAULT_POLICY.resultTtlMs}' end
+      redis.call('PEXPIRE', key, ttl)
       redis.call('ZREM', K_ACTIVE, id)
       succeeded = succeeded + 1
       outcome = 'succeeded'
@@ -89,19 +91,20 @@ for r = 0, n - 1 do
   ended[id] = true
   tokens[#tokens + 1] = token
 end
-if succeeded > 0 then redis.call('HINCRBY', K_STATS, 'succeeded', succeeded) end
+if succeeded > 0 then redis.call('HINCRBY', K_STATS, 'succeeded', int_text(succeeded)) end
 if failed > 0 then
-  redis.call('HINCRBY', K_STATS, 'failed', failed)
+  redis.call('HINCRBY', K_STATS, 'failed', int_text(failed))
   -- A blocked host recomputes its wait for the earliest retry.
   wake_one()
 end
 for i = 9 + n * 5, #ARGV do tokens[#tokens + 1] = ARGV[i] end
 
-local alive = host_alive(host, now)
-if alive and mode ~= 'lease' then
+-- Freeing touches tokens only while the host is alive; leasing finds out from the tokens
+-- themselves (see LUA_TOKENS).
+if mode ~= 'lease' and host_alive(host, now) then
   for _, token in ipairs(tokens) do
     local held, lease = token_holder(host, token)
-    if held then
+    if held and held ~= '' then
       if not ended[held] then
         local key = task_key(held)
         local v = read_task(key, 'state', 'host', 'claims', 'priority')
@@ -117,9 +120,9 @@ end
 for i = #releases, 1, -1 do give_back(unpack(releases[i])) end
 if #releases > 0 then wake_one() end
 
-if alive and mode == 'lease' then
+if mode == 'lease' then
   if ARGV[6] == '1' then promote_due(now, ${PROMOTE_ON_FINISH}) end
-  local leased = fill_tokens(host, tokens, order, now, lease_ms, ended, freed)
+  local leased = fill_tokens(host, tokens, order, now, now_text, lease_ms, ended, freed)
   if #leased > 0 then out[#out + 1] = encode_leased(leased) end
 end
 return out`,

@@ -35,6 +35,20 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- The time as now_ms() gives it, and as the decimal text Redis stores: a number passed to
+-- redis.call or joined to a string is formatted with '%.14g', which costs more than a call;
+-- the hot path writes times and counters as text made without it (see int_text).
+local function now_ms_text()
+  local t = redis.call('TIME')
+  local us = t[2]
+  if #us < 6 then us = string.rep('0', 6 - #us) .. us end
+  local ms = string.sub(us, 1, 3)
+  return tonumber(t[1]) * 1000 + tonumber(ms), t[1] .. ms
+end
+
+-- A whole number as decimal text, by integer formatting (cheaper than tostring's '%.14g').
+local function int_text(n) return string.format('%d', n) end
+
 local function task_key(id) return PREFIX .. 'task:' .. id end
 local function tokens_key(host) return PREFIX .. 'tokens:' .. host end
 
@@ -174,9 +188,15 @@ end
  * A host's slot tokens (the semaphore): the hash `tokens:<host>` has one field per token, holding
  * `<task id>:<lease>` of the task leased to it, or '' when it is free. The lease (the record's
  * `claims` at the lease) tells a token's task from a later lease of the same task (after it was
- * reaped and leased again). The scripts that lease and end runs keep the hash, and only while the
- * host is alive (in `hosts`, unexpired), so a dead host's hash expires with it and nothing leases
- * for a host that is gone.
+ * reaped and leased again).
+ *
+ * The hash lives exactly as long as the host: register and heartbeat give it the expiry of the
+ * host's entry in `hosts` (in the same script, from the same clock), unregister deletes both,
+ * and a field is never deleted while the host lives. So a token whose field is missing belongs to
+ * a host that is gone (or is no token of it), and the scripts that lease read that from the
+ * token's own HGET or HSET instead of looking at `hosts` (a call saved per finish): they never
+ * leave a field written for a host that is gone, so its hash stays gone and nothing is leased
+ * for it.
  */
 export const LUA_TOKENS = `
 local function host_alive(host, now)
@@ -184,21 +204,24 @@ local function host_alive(host, now)
   return expires ~= nil and expires > now
 end
 
--- The task id and lease a token holds, or nil when it is free.
+-- What a token holds: the task id and its lease; '' when it is free; nil when the token's field
+-- is missing (its host is gone).
 local function token_holder(host, token)
   local held = redis.call('HGET', tokens_key(host), token)
-  if not held or held == '' then return nil, nil end
+  if not held then return nil, nil end
+  if held == '' then return '', nil end
   local id, lease = string.match(held, '^(.*):(%d+)$')
   if not id then return held, nil end
   return id, lease
 end
 
-local function hold_token(host, token, id, lease)
-  if id == '' then
-    redis.call('HSET', tokens_key(host), token, '')
-  else
-    redis.call('HSET', tokens_key(host), token, id .. ':' .. lease)
-  end
+-- Sets what a token holds ('' for nothing) while its host lives. False, with nothing written,
+-- when the token's field was missing (the host is gone: HSET made it, so it goes again).
+local function hold_token(host, token, value)
+  local hash = tokens_key(host)
+  if redis.call('HSET', hash, token, value) == 0 then return true end
+  redis.call('HDEL', hash, token)
+  return false
 end
 `;
 
@@ -217,9 +240,10 @@ local function count(value)
 end
 
 -- Pops the next claimable id, trying lanes in 'order' (e.g. 'hnl'), and reads CLAIM_FIELDS in
--- the same step. Stale ids (a task that is no longer queued, or gone) are dropped; non-hash
--- keys are set aside as dead. A hash with an unknown or missing state is claimed anyway, so
--- that the host sends it to dead with the decoder's message.
+-- the same step; returns id, its key, the values read and the lane it came from. Stale ids (a
+-- task that is no longer queued, or gone) are dropped; non-hash keys are set aside as dead. A
+-- hash with an unknown or missing state is claimed anyway, so that the host sends it to dead
+-- with the decoder's message.
 -- One LMPOP tries every lane in order (Redis 7.0+), so an empty lane costs no call of its own.
 local function pop_next(order, now)
   local lmpop = { 'LMPOP', 0 }
@@ -228,18 +252,18 @@ local function pop_next(order, now)
     if lane then lmpop[#lmpop + 1] = lane end
   end
   lmpop[2] = #lmpop - 2
-  if lmpop[2] == 0 then return nil, nil, nil end
+  if lmpop[2] == 0 then return nil end
   lmpop[#lmpop + 1] = 'LEFT'
   while true do
     local popped = redis.call(unpack(lmpop))
-    if not popped then return nil, nil, nil end
+    if not popped then return nil end
     local id = popped[2][1]
     local key = task_key(id)
     local v = redis.pcall('HMGET', key, unpack(CLAIM_FIELDS))
     if type(v) == 'table' and not v.err then
       local state = v[1]
-      if state == 'queued' or (state and not KNOWN_STATES[state]) then return id, key, v end
-      if not state and redis.call('EXISTS', key) == 1 then return id, key, v end
+      if state == 'queued' or (state and not KNOWN_STATES[state]) then return id, key, v, popped[1] end
+      if not state and redis.call('EXISTS', key) == 1 then return id, key, v, popped[1] end
     else
       bury_corrupt(key, id, now, key_type(key))
     end
@@ -263,28 +287,33 @@ local function leased_entry(token, id, v)
   return { token, id, fields }
 end
 
--- Leases the next task to (host, token): 4 calls (LMPOP, HMGET, HSET, ZADD) on the hot path,
--- plus the token's HSET. Returns its reply entry, or nil when no task is queued.
+-- Leases the next task to (host, token): 5 calls (LMPOP, HMGET, the token's HSET, the record's
+-- HSET, ZADD) on the hot path. Returns its reply entry, or nil when no task is queued; and true
+-- when the host is gone (the token's field was missing: the popped id goes back to the head of
+-- its lane untouched, and nothing is leased).
 -- The lease charges the attempt it starts (a reaped or released task gets it back). A bad
 -- counter does not stop the lease: the child fails the record as corrupt. Only a bad 'claims'
 -- restarts at 1; a good one keeps counting, so no lease id is reused.
-local function claim_for(host, token, order, now, lease_ms)
-  local id, key, v = pop_next(order, now)
-  if not id then return nil end
+local function claim_for(host, token, order, now, now_text, lease_ms)
+  local id, key, v, lane = pop_next(order, now)
+  if not id then return nil, false end
+  local claims = int_text((count(v[8]) or 0) + 1)
+  if not hold_token(host, token, id .. ':' .. claims) then
+    redis.call('LPUSH', lane, id)
+    return nil, true
+  end
   local attempts = count(v[5])
-  local claims = (count(v[8]) or 0) + 1
   if attempts then
-    attempts = attempts + 1
-    redis.call('HSET', key, 'state', 'active', 'startedAt', now, 'host', host,
+    attempts = int_text(attempts + 1)
+    redis.call('HSET', key, 'state', 'active', 'startedAt', now_text, 'host', host,
       'attempts', attempts, 'claims', claims)
     v[5] = attempts
   else
-    redis.call('HSET', key, 'state', 'active', 'startedAt', now, 'host', host, 'claims', claims)
+    redis.call('HSET', key, 'state', 'active', 'startedAt', now_text, 'host', host, 'claims', claims)
   end
   v[8] = claims
-  redis.call('ZADD', K_ACTIVE, now + lease_ms, id)
-  hold_token(host, token, id, claims)
-  return leased_entry(token, id, v)
+  redis.call('ZADD', K_ACTIVE, int_text(now + lease_ms), id)
+  return leased_entry(token, id, v), false
 end
 
 -- Fills (host, token): leases it the next task, unless it still holds a task leased to this
@@ -293,37 +322,42 @@ end
 -- reconnect, and callers retry): it is returned again, so a lost reply orphans nothing and the
 -- attempt is charged once. 'may_pop' false: only that check, no new lease. 'just_freed': the
 -- token held a run this very execution ended, so it cannot hold anything else (a call saved).
--- Returns { entry or nil, popped } where popped says a new lease was tried.
-local function fill_token(host, token, order, now, lease_ms, ended, may_pop, just_freed)
-  local held, lease = true, nil
-  if just_freed then
-    held = nil
-  else
+-- Returns entry or nil, then whether a new lease was tried, then whether the host is gone.
+local function fill_token(host, token, order, now, now_text, lease_ms, ended, may_pop, just_freed)
+  local held, lease = nil, nil
+  if not just_freed then
     held, lease = token_holder(host, token)
+    if held == nil then return nil, false, true end
+    if held == '' then held = nil end
   end
   if held and not ended[held] then
     local v = read_task(task_key(held), 'host', unpack(CLAIM_FIELDS))
     if v and v[2] == 'active' and v[1] == host and v[9] == lease then
       table.remove(v, 1)
-      return leased_entry(token, held, v), false
+      return leased_entry(token, held, v), false, false
     end
   end
+  local clear = held or just_freed
   if not may_pop then
-    if held or just_freed then hold_token(host, token, '') end
-    return nil, false
+    if clear and not hold_token(host, token, '') then return nil, false, true end
+    return nil, false, false
   end
-  local got = claim_for(host, token, order, now, lease_ms)
-  if not got and (held or just_freed) then hold_token(host, token, '') end
-  return got, true
+  local got, gone = claim_for(host, token, order, now, now_text, lease_ms)
+  if gone then return nil, true, true end
+  if not got and clear and not hold_token(host, token, '') then return nil, true, true end
+  return got, true, false
 end
 
 -- Fills each of 'tokens' in order (see fill_token); once a lane pop finds nothing, the rest are
--- only checked for a task an earlier execution leased them. 'freed' marks tokens whose run this
--- execution ended. Returns the leased entries.
-local function fill_tokens(host, tokens, order, now, lease_ms, ended, freed)
+-- only checked for a task an earlier execution leased them, and once the host is found gone
+-- nothing more is done. 'freed' marks tokens whose run this execution ended. Returns the leased
+-- entries.
+local function fill_tokens(host, tokens, order, now, now_text, lease_ms, ended, freed)
   local leased, more = {}, true
   for _, token in ipairs(tokens) do
-    local got, popped = fill_token(host, token, order, now, lease_ms, ended, more, freed[token])
+    local got, popped, gone = fill_token(host, token, order, now, now_text, lease_ms, ended, more,
+      freed[token])
+    if gone then break end
     if got then
       leased[#leased + 1] = got
     elseif popped then

@@ -429,7 +429,7 @@ describe('finish script', () => {
   describe('sent again after a lost reply', () => {
     it('returns the same outcomes and leased tasks, counts once and leases nothing more', async () => {
       const q = suite.queue();
-      await q.registerHost('h', ['a', 'b', 'c']);
+      await q.registerHost('h', ['a', 'b', 'c', 'd']);
       await q.enqueue({ id: 't1' }, { id: 't2' }, { id: 't3' });
       const [t1, t2, t3] = (await q.claim('h', ['a', 'b', 'c'])).tasks;
       await q.enqueue({ id: 'n1' }, { id: 'n2' }, { id: 'n3' }, { id: 'n4' });
@@ -574,27 +574,34 @@ describe('finish script', () => {
       expect((await q.record('waiting')).state).toBe('queued');
     });
 
-    it('does not touch the token hash once its heartbeat expired', async () => {
+    it('leases nothing once its heartbeat expired, and makes no token hash again', async () => {
       const q = suite.queue();
-      await q.registerHost('h', ['a', 'b', 'c']);
-      await q.enqueue({ id: 't1' }, { id: 't2' }, { id: 't3' }, { id: 'waiting' });
-      const [t1, t2] = (await q.claim('h', ['a', 'b', 'c'])).tasks;
-      // Its entry in hosts expired; the token hash is still there.
-      await q.redis.zadd(q.keys.hosts, 1, 'h');
-      const tokens = await q.tokens('h');
-      expect(tokens).toEqual({ a: 't1', b: 't2', c: 't3' });
+      // Its entry in hosts and its token hash expire together (they share the TTL).
+      await q.registerHost('h', ['a', 'b'], 300);
+      await q.enqueue({ id: 't1' }, { id: 't2' }, { id: 'waiting' });
+      const [t1, t2] = (await q.claim('h', ['a', 'b'])).tasks;
+      await sleep(400);
+      expect(await q.redis.exists(q.keys.tokens('h'))).toBe(0);
 
       const leasing = await q.finish('h', [end(t1, 'ok')], { moreTokens: ['b'] });
       expect(leasing).toEqual({ outcomes: ['succeeded'], leased: [] });
-      // A release still gives its task back; the sweep of 'c' does not run.
-      const freeing = await q.finish('h', [end(t2, 'release')], {
-        mode: 'free',
-        moreTokens: ['c'],
-      });
+      expect(await q.redis.exists(q.keys.tokens('h'))).toBe(0);
+      expect(await q.lane('normal')).toEqual(['waiting']);
+      expect(await q.record('waiting')).toMatchObject({ state: 'queued', attempts: '0' });
+      // A release still gives its task back.
+      const freeing = await q.finish('h', [end(t2, 'release')], { mode: 'free' });
       expect(freeing).toEqual({ outcomes: ['released'], leased: [] });
-      expect(await q.tokens('h')).toEqual(tokens);
+      expect(await q.redis.exists(q.keys.tokens('h'))).toBe(0);
       expect(await q.lane('normal')).toEqual(['t2', 'waiting']);
-      expect((await q.record('t3')).state).toBe('active');
+    });
+
+    it('leases nothing to a token it never registered', async () => {
+      const q = suite.queue();
+      await q.registerHost('h', ['a']);
+      await q.enqueue({ id: 'waiting' });
+      expect(await q.finish('h', [], { moreTokens: ['x'] })).toEqual({ outcomes: [], leased: [] });
+      expect(await q.tokens('h')).toEqual({ a: '' });
+      expect(await q.lane('normal')).toEqual(['waiting']);
     });
   });
 });
