@@ -9,12 +9,13 @@
  *                     recorded, the rest of the line given back)──► idle
  *
  * While busy it runs its line one task at a time, in order, and records the runs it ended with
- * one finish call at a time (never two out at once): a run's result, failure or give-back, and
- * in the same call the next task for every free token of the slot. With a line of one (strict
- * semaphore) that is one call per run; with prefetch it records half a line per call while the
- * other half runs, and at the latest on the next turn of the event loop after a run ended, so a
- * result never waits behind a slow run. A call that fails (Redis away, a lost reply) is sent
- * again as it was until Redis answers: the finish script is safe to re-send.
+ * finish calls: a run's result, failure or give-back, and in the same call the next task for
+ * every free token of the slot. With a line of one (strict semaphore) that is one call per run;
+ * with prefetch it records half a line per call while the other half runs, and at the latest on
+ * the next turn of the event loop after a run ended, so a result never waits behind a slow run.
+ * At most MAX_CALLS_OUT calls are out at once, each on tokens no other call out names. A call
+ * that fails (Redis away, a lost reply) is sent again as it was until Redis answers: the finish
+ * script is safe to re-send.
  *
  * It keeps its run board up to date (run-board.ts): what it holds after every change, which run
  * it is in before each run and after. It reports the runs it ended lazily, within REPORT_MS, and
@@ -54,6 +55,13 @@ interface ToRecord {
 const NO_TOKENS: readonly string[] = [];
 const FREE = { free: true } as const;
 
+/**
+ * Finish calls a child keeps out at once, on disjoint tokens: with prefetch, the next half line
+ * is recorded (and refilled) while the reply for the last one is still on its way, so the line
+ * does not run dry waiting for it. Each call is safe to re-send on its own (its tokens are its).
+ */
+const MAX_CALLS_OUT = 2;
+
 /** How often, at most, a busy child looks at its parent pid before it leases. */
 const HOST_CHECK_MS = 10;
 
@@ -63,9 +71,12 @@ export class ChildSlot {
   private readonly line: LeasedTask[] = [];
   private running: LeasedTask | undefined;
   private toRecord: ToRecord[] = [];
-  /** The tasks whose ends the call under way records (held until it returns). */
-  private recording: LeasedTask[] = [];
-  private calling = false;
+  /** Per finish call out: the tasks whose ends it records (held until it returns). */
+  private readonly recording = new Set<LeasedTask[]>();
+  /** The tokens the finish calls out end or fill: no other call may fill them meanwhile. */
+  private readonly tokensOut = new Set<string>();
+  /** How many tasks the finish calls out may lease at most (for the run limit). */
+  private leasesOut = 0;
   private draining = false;
   private pumping = false;
   private urgentScheduled = false;
@@ -106,7 +117,7 @@ export class ChildSlot {
   private held(): LeasedTask[] {
     const held = this.running ? [this.running, ...this.line] : [...this.line];
     for (const r of this.toRecord) held.push(r.task);
-    held.push(...this.recording);
+    for (const tasks of this.recording) held.push(...tasks);
     return held;
   }
 
@@ -138,11 +149,13 @@ export class ChildSlot {
         this.running = next;
         this.board.running(next, Date.now());
         const outcome = await runTask(this.handlers, next.task);
-        this.board.between();
         this.running = undefined;
         this.ran++;
         this.toRecord.push(toRecordOf(next, outcome, this.aborted.has(next.task.id)));
         if (this.overMemory()) this.draining = true;
+        // A next run starts in this same turn and overwrites the run line: marking the gap would
+        // cost a write per task (a tenth of a prefetching child's CPU) for a state no reader sees.
+        if (this.draining || this.line.length === 0) this.board.between();
         this.record(false);
       }
     } finally {
@@ -154,12 +167,13 @@ export class ChildSlot {
   }
 
   /**
-   * Sends the finish call when one is due and none is out: at once when the line has run dry,
+   * Sends a finish call when one is due and fewer than MAX_CALLS_OUT are out: at once when the
+   * line has run dry,
    * when half a line waits to be recorded, or when draining; otherwise on the next turn of the
    * event loop (`urgent`), unless the runs went on synchronously and filled the batch first.
    */
   private record(urgent: boolean): void {
-    if (this.calling) return;
+    if (this.recording.size >= MAX_CALLS_OUT) return;
     const releases = this.draining ? this.line.splice(0) : [];
     if (this.toRecord.length === 0 && releases.length === 0) return;
     const due =
@@ -179,7 +193,6 @@ export class ChildSlot {
 
   /** One finish call, sent again as it is until Redis answers; then the next runs. */
   private async call(runs: ToRecord[], releases: LeasedTask[]): Promise<void> {
-    this.calling = true;
     const ends: RunEnd[] = [];
     const recording: LeasedTask[] = [];
     for (const r of runs) {
@@ -191,16 +204,20 @@ export class ChildSlot {
       ends.push({ token, id: t.task.id, lease, kind: 'release', priority: t.task.priority });
       recording.push(t);
     }
-    this.recording = recording;
+    this.recording.add(recording);
     // A line of one (the strict semaphore) has no token but the run's.
     let freeTokens = NO_TOKENS;
     if (this.config.tokens.length > 1) {
-      const held = new Set(ends.map((e) => e.token));
+      const held = new Set(this.tokensOut);
+      for (const e of ends) held.add(e.token);
       if (this.running) held.add(this.running.token);
       for (const t of this.line) held.add(t.token);
       freeTokens = this.config.tokens.filter((token) => !held.has(token));
+      for (const e of ends) this.tokensOut.add(e.token);
+      for (const token of freeTokens) this.tokensOut.add(token);
     }
-    const then = this.mayLease(ends.length + freeTokens.length)
+    const leases = ends.length + freeTokens.length;
+    const then = this.mayLease(leases)
       ? {
           lease: {
             leaseMs: this.config.leaseMs,
@@ -209,6 +226,7 @@ export class ChildSlot {
           },
         }
       : FREE;
+    if (then !== FREE) this.leasesOut += leases;
     let reply: Awaited<ReturnType<EngineScripts['finish']>>;
     for (let tries = 0; ; tries++) {
       try {
@@ -218,8 +236,12 @@ export class ChildSlot {
         await sleep(Math.min(100 * 2 ** tries, 2_000));
       }
     }
-    this.calling = false;
-    this.recording = [];
+    this.recording.delete(recording);
+    if (this.config.tokens.length > 1) {
+      for (const e of ends) this.tokensOut.delete(e.token);
+      for (const token of freeTokens) this.tokensOut.delete(token);
+    }
+    if (then !== FREE) this.leasesOut -= leases;
     for (let i = 0; i < recording.length; i++) {
       const r = runs[i];
       const task = recording[i] as LeasedTask;
@@ -280,7 +302,7 @@ export class ChildSlot {
     }
     if (this.hostGone) return false;
     const { maxTasks } = this.config;
-    const held = this.ran + this.line.length + (this.running ? 1 : 0);
+    const held = this.ran + this.line.length + (this.running ? 1 : 0) + this.leasesOut;
     return maxTasks === null || held + tokens <= maxTasks;
   }
 
@@ -298,7 +320,12 @@ export class ChildSlot {
   }
 
   private get idle(): boolean {
-    return !this.running && this.line.length === 0 && this.toRecord.length === 0 && !this.calling;
+    return (
+      !this.running &&
+      this.line.length === 0 &&
+      this.toRecord.length === 0 &&
+      this.recording.size === 0
+    );
   }
 
   /** Reports the runs it ended within REPORT_MS (at once if it turns idle first). */
