@@ -122,10 +122,11 @@ if existing_ids > 0 then
   end
 end
 
-local now = now_ms()
+local now, now_text = now_ms_text()
 local out = {}
 local added = 0
--- The search index's new entries: { now, id, now, id, ... }, added with one ZADD.
+-- The search index's new entries: { now, id, now, id, ... }, added with one ZADD. Times and
+-- counters are written as text (see now_ms_text): a Lua number costs a '%.14g' format each.
 local recent = {}
 for i = 0, n - 1 do
   local b = 3 + i * width
@@ -155,27 +156,27 @@ for i = 0, n - 1 do
     if delay > 0 then state = 'delayed' end
     local fields = {
       'id', id, 'type', ARGV[b + 2], 'payload', ARGV[b + 3], 'priority', ARGV[b + 4],
-      'state', state, 'attempts', 0, 'claims', 0, 'stalls', 0,
+      'state', state, 'attempts', '0', 'claims', '0', 'stalls', '0',
       'maxAttempts', ARGV[b + 8], 'timeoutMs', ARGV[b + 9], 'backoffMs', ARGV[b + 10],
       'backoffMaxMs', ARGV[b + 11], 'resultTtlMs', ARGV[b + 12], 'deadTtlMs', ARGV[b + 13],
-      'maxStalls', ARGV[b + 14], 'createdAt', now }
+      'maxStalls', ARGV[b + 14], 'createdAt', now_text }
     if idem ~= '' then
       fields[#fields + 1] = 'idempotencyKey'
       fields[#fields + 1] = idem
     end
     if delay > 0 then
       fields[#fields + 1] = 'runAt'
-      fields[#fields + 1] = now + delay
+      fields[#fields + 1] = int_text(now + delay)
     end
     -- One HSET with every field.
     redis.call('HSET', key, unpack(fields))
     if delay > 0 then
-      redis.call('ZADD', K_DELAYED, now + delay, id)
+      redis.call('ZADD', K_DELAYED, int_text(now + delay), id)
     else
       redis.call('RPUSH', K_LANE_OF[ARGV[b + 4]], id)
     end
     added = added + 1
-    recent[#recent + 1] = now
+    recent[#recent + 1] = now_text
     recent[#recent + 1] = id
     out[#out + 1] = id
     out[#out + 1] = state
