@@ -227,12 +227,19 @@ end
 
 /** Claiming: pop the next queued task for a slot and lease it. */
 export const LUA_CLAIM = `
-local KNOWN_STATES = { queued = true, delayed = true, active = true, succeeded = true,
-  failed = true, dead = true, canceled = true }
+-- Constant tables would be built again on every call of a script (and collected after it): the
+-- hot path spells its field lists out and tests states with comparisons instead.
+local function known_state(s)
+  return s == 'queued' or s == 'delayed' or s == 'active' or s == 'succeeded' or s == 'failed'
+    or s == 'dead' or s == 'canceled'
+end
 
--- The fields a claim reads and returns: what a child needs, and the lease counters.
-local CLAIM_FIELDS = { 'state', 'type', 'payload', 'priority', 'attempts', 'maxAttempts',
-  'timeoutMs', 'claims' }
+-- The fields a claim reads and returns (CLAIM_FIELDS): what a child needs, and the lease
+-- counters. Read in this order, from 'state' (v[1]) to 'claims' (v[8]).
+local function read_claim_fields(key)
+  return redis.pcall('HMGET', key, 'state', 'type', 'payload', 'priority', 'attempts',
+    'maxAttempts', 'timeoutMs', 'claims')
+end
 
 local function count(value)
   if type(value) == 'string' and string.match(value, '^%d+$') then return tonumber(value) end
@@ -246,23 +253,28 @@ end
 -- with the decoder's message.
 -- One LMPOP tries every lane in order (Redis 7.0+), so an empty lane costs no call of its own.
 local function pop_next(order, now)
-  local lmpop = { 'LMPOP', 0 }
-  for i = 1, #order do
-    local lane = K_LANES[string.sub(order, i, i)]
-    if lane then lmpop[#lmpop + 1] = lane end
+  local lmpop
+  if order == 'hnl' then
+    lmpop = { 'LMPOP', 3, KEYS[1], KEYS[2], KEYS[3], 'LEFT' }
+  else
+    lmpop = { 'LMPOP', 0 }
+    for i = 1, #order do
+      local lane = K_LANES[string.sub(order, i, i)]
+      if lane then lmpop[#lmpop + 1] = lane end
+    end
+    lmpop[2] = #lmpop - 2
+    if lmpop[2] == 0 then return nil end
+    lmpop[#lmpop + 1] = 'LEFT'
   end
-  lmpop[2] = #lmpop - 2
-  if lmpop[2] == 0 then return nil end
-  lmpop[#lmpop + 1] = 'LEFT'
   while true do
     local popped = redis.call(unpack(lmpop))
     if not popped then return nil end
     local id = popped[2][1]
     local key = task_key(id)
-    local v = redis.pcall('HMGET', key, unpack(CLAIM_FIELDS))
+    local v = read_claim_fields(key)
     if type(v) == 'table' and not v.err then
       local state = v[1]
-      if state == 'queued' or (state and not KNOWN_STATES[state]) then return id, key, v, popped[1] end
+      if state == 'queued' or (state and not known_state(state)) then return id, key, v, popped[1] end
       if not state and redis.call('EXISTS', key) == 1 then return id, key, v, popped[1] end
     else
       bury_corrupt(key, id, now, key_type(key))
@@ -275,12 +287,19 @@ end
 local function encode_leased(list) return cjson.encode(list) end
 
 -- A leased task as a reply entry: { token, id, { field, value, ... } over CLAIM_FIELDS but
--- 'state' }, from the values v read in CLAIM_FIELDS order.
+-- 'state' }, from the values v read in CLAIM_FIELDS order; a field missing from the record is
+-- left out.
 local function leased_entry(token, id, v)
+  if v[2] and v[3] and v[4] and v[5] and v[6] and v[7] and v[8] then
+    return { token, id, { 'type', v[2], 'payload', v[3], 'priority', v[4], 'attempts', v[5],
+      'maxAttempts', v[6], 'timeoutMs', v[7], 'claims', v[8] } }
+  end
+  local names = { 'state', 'type', 'payload', 'priority', 'attempts', 'maxAttempts', 'timeoutMs',
+    'claims' }
   local fields = {}
-  for f = 2, #CLAIM_FIELDS do
+  for f = 2, #names do
     if v[f] then
-      fields[#fields + 1] = CLAIM_FIELDS[f]
+      fields[#fields + 1] = names[f]
       fields[#fields + 1] = v[f]
     end
   end
@@ -331,7 +350,8 @@ local function fill_token(host, token, order, now, now_text, lease_ms, ended, ma
     if held == '' then held = nil end
   end
   if held and not ended[held] then
-    local v = read_task(task_key(held), 'host', unpack(CLAIM_FIELDS))
+    local v = read_task(task_key(held), 'host', 'state', 'type', 'payload', 'priority',
+      'attempts', 'maxAttempts', 'timeoutMs', 'claims')
     if v and v[2] == 'active' and v[1] == host and v[9] == lease then
       table.remove(v, 1)
       return leased_entry(token, held, v), false, false
@@ -383,10 +403,10 @@ end
 -- after a lost reply finds its runs so (reap and release clear 'host', so a lost lease never
 -- does). A failed or dead task may have moved on since (promoted, retried, canceled): its run
 -- ended as a failure. Returns nil when v shows no run this host ended.
-local ENDED_AS = { succeeded = 'succeeded', failed = 'failed', dead = 'dead' }
 local function ended_by(v, host, lease)
   if v == nil or v[1] == 'active' or v[2] ~= host or v[3] ~= lease then return nil end
-  return ENDED_AS[v[1]] or 'failed'
+  if v[1] == 'succeeded' or v[1] == 'dead' then return v[1] end
+  return 'failed'
 end
 
 -- Gives a leased task back to the head of its lane without spending an attempt: the lease
