@@ -155,8 +155,10 @@ export class ChildSlot {
         if (this.overMemory()) this.draining = true;
         // A next run starts in this same turn and overwrites the run line: marking the gap would
         // cost a write per task (a tenth of a prefetching child's CPU) for a state no reader sees.
-        if (this.draining || this.line.length === 0) this.board.between();
+        // Otherwise the gap is marked once the finish call is out, so Redis has it sooner.
+        const gap = this.draining || this.line.length === 0;
         this.record(false);
+        if (gap) this.board.between();
       }
     } finally {
       this.pumping = false;

@@ -9,8 +9,9 @@
  * - **The child owns a busy slot.** It runs its line of tasks one at a time, in order, and ends
  *   every run itself with the finish script on its own Redis connection (successes, failures,
  *   and at a drain the tasks it gives back), leasing in the same call the next task for each of
- *   its free tokens. It never has more than one finish call out. When its line is empty and no
- *   call is out, it says so (`idle`) and the slot is the host's again.
+ *   its free tokens. It keeps at most two finish calls out, each on tokens the other does not
+ *   name (child-slot.ts). When its line is empty and no call is out, it says so (`idle`) and the
+ *   slot is the host's again.
  * - **The host takes a slot back when its child dies** (crash, timeout kill, exit): it fails the
  *   run the child was in, gives back the tasks it had not started, and frees every token of the
  *   slot, giving back any task a token still holds that the child never reported (a finish
