@@ -18,8 +18,8 @@
  * script is safe to re-send.
  *
  * It keeps its run board up to date (run-board.ts): what it holds after every change, which run
- * it is in before each run and after. It reports the runs it ended lazily, within REPORT_MS, and
- * at once when it turns idle.
+ * it is in before each run, and that it is in none after a run no other follows at once. It
+ * reports the runs it ended lazily, within REPORT_MS, and at once when it turns idle.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { toLeasedTask } from '../engine/claimed-task.js';
@@ -170,9 +170,9 @@ export class ChildSlot {
 
   /**
    * Sends a finish call when one is due and fewer than MAX_CALLS_OUT are out: at once when the
-   * line has run dry,
-   * when half a line waits to be recorded, or when draining; otherwise on the next turn of the
-   * event loop (`urgent`), unless the runs went on synchronously and filled the batch first.
+   * line has run dry, when half a line waits to be recorded, or when draining; otherwise on the
+   * next turn of the event loop (`urgent`), unless the runs went on synchronously and filled the
+   * batch first.
    */
   private record(urgent: boolean): void {
     if (this.recording.size >= MAX_CALLS_OUT) return;
