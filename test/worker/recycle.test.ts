@@ -31,6 +31,24 @@ describe('child recycling', () => {
     expect(host.pids()).toEqual([c]);
   });
 
+  it('maxTasksPerChild 12 with prefetch 4: no child runs more than 12, every task succeeds once', async () => {
+    const file = suite.logFile();
+    const ids = await suite.enqueueIds(
+      Array.from({ length: 96 }, (_, i) => ({ type: 'record', payload: { file, tag: `p${i}` } })),
+    );
+    // A prefetching child keeps two finish calls out at once: what both may lease counts
+    // against its limit before either answers.
+    await suite.startHost({ concurrency: 1, prefetch: 4, maxTasksPerChild: 12 });
+    const views = await suite.waitForAll(ids);
+    expect(views.map((v) => `${v.state}/${v.attempts}`)).toEqual(ids.map(() => 'succeeded/1'));
+    const runs = readRecords(file);
+    expect(runs.map((r) => r.tag).sort()).toEqual(ids.map((_, i) => `p${i}`).sort());
+    const perChild = new Map<number, number>();
+    for (const { pid } of runs) perChild.set(pid, (perChild.get(pid) ?? 0) + 1);
+    expect(Math.max(...perChild.values())).toBeLessThanOrEqual(12);
+    expect(perChild.size).toBeGreaterThanOrEqual(8);
+  });
+
   it('maxChildMemoryMb: a child that grew past the limit is replaced', async () => {
     const host = await suite.startHost({ concurrency: 1, maxChildMemoryMb: 160 });
     const run = async (request: object) => {
