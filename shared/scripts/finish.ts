@@ -47,7 +47,7 @@ for r = 0, n - 1 do
     mine, v = owned(key, host, lease, 'priority', 'resultTtlMs', 'error')
   else
     mine, v = owned(key, host, lease, 'priority', 'resultTtlMs', 'error', 'attempts',
-      'maxAttempts', 'backoffMs', 'backoffMaxMs')
+      'maxAttempts', 'backoffMs', 'backoffMaxMs', 'releasedBy')
   end
   local outcome = 'lost'
   if mine then
@@ -64,7 +64,7 @@ for r = 0, n - 1 do
       succeeded = succeeded + 1
       outcome = 'succeeded'
     elseif kind == 'release' then
-      releases[#releases + 1] = { key, id, K_LANE_OF[v[4]] or KEYS[2] }
+      releases[#releases + 1] = { key, id, K_LANE_OF[v[4]] or KEYS[2], host .. ':' .. lease }
       outcome = 'released'
     else
       redis.call('ZREM', K_ACTIVE, id)
@@ -86,6 +86,9 @@ for r = 0, n - 1 do
   else
     -- Ended by an earlier execution of this call (its reply was lost): say how.
     outcome = ended_by(v, host, lease) or 'lost'
+    if outcome == 'lost' and kind == 'release' and v and v[11] == host .. ':' .. lease then
+      outcome = 'released'
+    end
   end
   out[#out + 1] = outcome
   ended[id] = true
@@ -109,7 +112,7 @@ if mode ~= 'lease' and host_alive(host, now) then
         local key = task_key(held)
         local v = read_task(key, 'state', 'host', 'claims', 'priority')
         if v and v[1] == 'active' and v[2] == host and v[3] == lease then
-          releases[#releases + 1] = { key, held, K_LANE_OF[v[4]] or KEYS[2] }
+          releases[#releases + 1] = { key, held, K_LANE_OF[v[4]] or KEYS[2], host .. ':' .. lease }
         end
       end
       hold_token(host, token, '')

@@ -410,10 +410,11 @@ local function ended_by(v, host, lease)
 end
 
 -- Gives a leased task back to the head of its lane without spending an attempt: the lease
--- charged one when it started, and the run never started (or did not end).
-local function give_back(key, id, lane)
+-- charged one when it started, and the run never started (or did not end). 'releasedBy'
+-- (<host>:<lease>) lets a release sent again after a lost reply answer as the first did.
+local function give_back(key, id, lane, mark)
   redis.pcall('HINCRBY', key, 'attempts', -1)
-  redis.call('HSET', key, 'state', 'queued')
+  redis.call('HSET', key, 'state', 'queued', 'releasedBy', mark)
   redis.call('HDEL', key, 'startedAt', 'host')
   redis.call('ZREM', K_ACTIVE, id)
   redis.call('LPUSH', lane, id)

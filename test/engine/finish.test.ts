@@ -469,18 +469,28 @@ describe('finish script', () => {
       expect((await q.stats()).succeeded).toBe('1');
     });
 
-    it("reports a release 'lost' (its host was cleared), and gives nothing back twice", async () => {
+    it("reports a release 'released' again, and gives nothing back twice", async () => {
       const q = suite.queue();
       const t = await leased(q, { id: 't' });
       await q.enqueue({ id: 'waiting' });
       const runs = [end(t, 'release')];
       expect((await q.finish('h', runs, { mode: 'free' })).outcomes).toEqual(['released']);
       const before = await q.snapshot();
-      // Not 'released': ended_by() needs the record to name the host, and release clears it.
-      expect((await q.finish('h', runs, { mode: 'free' })).outcomes).toEqual(['lost']);
+      // The record names no host after a release: its 'releasedBy' mark tells the re-send.
+      expect((await q.finish('h', runs, { mode: 'free' })).outcomes).toEqual(['released']);
       expect(await q.snapshot()).toEqual(before);
       expect(await q.lane('normal')).toEqual(['t', 'waiting']);
-      expect((await q.record('t')).attempts).toBe('0');
+      expect(await q.record('t')).toMatchObject({
+        attempts: '0',
+        releasedBy: `h:${t.fields.claims}`,
+      });
+      // Leased again (a new lease), the old release still answers as it did; another host's
+      // or another lease's release of it is 'lost'.
+      const [again] = (await q.claim('h', ['a'])).tasks;
+      expect(again?.id).toBe('t');
+      expect((await q.finish('h', runs, { mode: 'free' })).outcomes).toEqual(['released']);
+      expect((await q.finish('other', runs, { mode: 'free' })).outcomes).toEqual(['lost']);
+      expect((await q.record('t')).state).toBe('active');
     });
 
     it('reports a failed run as failed after its retry was promoted', async () => {
