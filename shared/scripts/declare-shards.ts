@@ -14,12 +14,10 @@ export const LUA_SHARDS = `
 -- (shard) with no recorded count is declared with 1 shard once it has had a task, and not yet
 -- declared (any count matches) before that.
 local function shards_problem(want)
-  local v = redis.pcall('HGET', K_STATS, 'shards')
-  local declared = type(v) == 'string' and tonumber(v) or nil
-  if not declared then
-    local e = redis.pcall('HGET', K_STATS, 'enqueued')
-    if type(e) == 'string' and (tonumber(e) or 0) > 0 then declared = 1 end
-  end
+  local v = redis.pcall('HMGET', K_STATS, 'shards', 'enqueued')
+  if type(v) ~= 'table' or v.err then v = {} end
+  local declared = type(v[1]) == 'string' and tonumber(v[1]) or nil
+  if not declared and type(v[2]) == 'string' and (tonumber(v[2]) or 0) > 0 then declared = 1 end
   if declared and declared ~= want then
     return 'ERR forklift: shard mismatch: the queue is declared with ' .. declared ..
       ' shard(s), this client uses ' .. want
