@@ -30,13 +30,25 @@ describe('kill -9 of a worker host', () => {
     // One running, four waiting in the child's line.
     await waitFor(async () => (await suite.redis.zcard(ACTIVE)) === 5, { what: 'a full line' });
     const held = await suite.redis.zrange(ACTIVE, '0', '-1');
+    const oldChildren = new Set(poolChildPids(hostPid));
     process.kill(hostPid, 'SIGKILL');
 
     await suite.startHost({ concurrency: 1, prefetch: 4, leaseMs: 1_000 });
     const views = await suite.verify(ids, xs);
+    // A run the old child was in may still end and be stored in the moment before the child
+    // notices its host is gone (no stall then); every other held task stalled once.
+    const endedByOld = new Set(
+      suite
+        .runs()
+        .filter((r) => r.event === 'end' && oldChildren.has(r.pid))
+        .map((r) => r.id),
+    );
+    expect(held.filter((id) => !endedByOld.has(id)).length).toBeGreaterThanOrEqual(3);
     for (const view of views) {
       expect(view.attempts).toBe(1);
-      expect(view.stalls).toBe(held.includes(view.id) ? 1 : 0);
+      if (!held.includes(view.id)) expect(view.stalls).toBe(0);
+      else if (endedByOld.has(view.id)) expect(view.stalls).toBeLessThanOrEqual(1);
+      else expect(view.stalls).toBe(1);
     }
   });
 
