@@ -35,20 +35,22 @@ describe('kill -9 of a worker host', () => {
 
     await suite.startHost({ concurrency: 1, prefetch: 4, leaseMs: 1_000 });
     const views = await suite.verify(ids, xs);
-    // A run the old child was in may still end and be stored in the moment before the child
-    // notices its host is gone (no stall then); every other held task stalled once.
+    // The host dies a moment after `held` is read: in that moment its child may still end the
+    // run it was in (stored: no stall) and lease the next (a stall, though not in `held`). Every
+    // held task the old child did not finish stalled once; none more than once; none spent an
+    // attempt.
     const endedByOld = new Set(
       suite
         .runs()
         .filter((r) => r.event === 'end' && oldChildren.has(r.pid))
         .map((r) => r.id),
     );
-    expect(held.filter((id) => !endedByOld.has(id)).length).toBeGreaterThanOrEqual(3);
+    const unfinished = held.filter((id) => !endedByOld.has(id));
+    expect(unfinished.length).toBeGreaterThanOrEqual(3);
     for (const view of views) {
       expect(view.attempts).toBe(1);
-      if (!held.includes(view.id)) expect(view.stalls).toBe(0);
-      else if (endedByOld.has(view.id)) expect(view.stalls).toBeLessThanOrEqual(1);
-      else expect(view.stalls).toBe(1);
+      expect(view.stalls).toBeLessThanOrEqual(1);
+      if (unfinished.includes(view.id)) expect(view.stalls).toBe(1);
     }
   });
 
