@@ -24,6 +24,7 @@
  * GET: 403 otherwise) and `limitBody` before its handler reads anything; every error leaves through `onError` as `{ error: { code, … } }`.
  */
 import { Hono } from 'hono';
+import { mountDashboard } from '../shared/ui/index.js';
 import { authenticate } from './auth.js';
 import { limitBody } from './body.js';
 import type { AppEnv } from './context.js';
@@ -84,7 +85,7 @@ export function createApp(): Hono<AppEnv> {
     (c) => c.json({ status: 'ok' as const }, 200),
   );
 
-  app.route('/ui', edgeDashboard());
+  mountDashboard(app, edgeDashboard(), '/ui');
 
   app.use(`${API_PREFIX}/*`, authenticate, limitBody);
   const versioned = [

@@ -88,3 +88,16 @@ export function createDashboard<E extends Env = Env>(
   waitingRoutes(guard);
   return app;
 }
+
+/**
+ * Mounts a dashboard on `app` at `base` (as `createDashboard`'s `base` option says), and sends
+ * `<base>/` to `<base>` with a 301: the sub-app's pages match the path without the slash.
+ */
+export function mountDashboard<E extends Env>(
+  app: Hono<E>,
+  dashboard: Hono<E>,
+  base = '/ui',
+): void {
+  app.get(`${base}/`, (c) => c.redirect(`${base}${new URL(c.req.url).search}`, 301));
+  app.route(base, dashboard);
+}

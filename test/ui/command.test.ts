@@ -52,6 +52,9 @@ it('serves /ui/login, a session and the overview, and stops on SIGTERM', async (
   expect(stdout).toContain(`http://localhost:${port}/ui`);
   expect(stdout).not.toContain(TOKEN);
   const base = `http://localhost:${port}`;
+  const slash = await fetch(`${base}/ui/`, { redirect: 'manual' });
+  expect(slash.status).toBe(301);
+  expect(slash.headers.get('location')).toBe('/ui');
   const login = await fetch(`${base}/ui/login`);
   expect(login.status).toBe(200);
   expect(await login.text()).toContain('data-testid="login-token"');

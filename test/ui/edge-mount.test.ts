@@ -53,6 +53,12 @@ it('serves the login page with the CSP, and pages after login', async () => {
   expect(await page.text()).toContain('data-testid="login-token"');
   expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
 
+  // '/ui/' is sent to '/ui', its query kept.
+  const slash = await edge.fetch('/ui/?search=x', { redirect: 'manual' });
+  expect(slash.status).toBe(301);
+  expect(slash.headers.get('location')).toBe('/ui?search=x');
+  await slash.text();
+
   const anonymous = await edge.fetch('/ui', { redirect: 'manual' });
   expect(anonymous.status).toBe(303);
   await anonymous.text();

@@ -11,7 +11,7 @@ import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { QueueClient } from '../../shared/queue-client.js';
-import { createDashboard, type TokenLists } from '../../shared/ui/index.js';
+import { createDashboard, mountDashboard, type TokenLists } from '../../shared/ui/index.js';
 import { createLogger } from '../logger.js';
 import { connectRedis } from '../redis/connect.js';
 import { ioredisTransport } from '../redis/ioredis-transport.js';
@@ -111,9 +111,10 @@ export async function startDashboard(options: DashboardServerOptions): Promise<D
   const setup = { tokens: options.tokens, queueName: options.queue, queue: () => client };
   const app = new Hono();
   app.get('/', (c) => c.redirect('/ui', 302));
-  app.route(
-    '/ui',
+  mountDashboard(
+    app,
     createDashboard(() => setup),
+    '/ui',
   );
   const server = createServer(getRequestListener(app.fetch));
   let address: AddressInfo;
