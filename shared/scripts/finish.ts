@@ -29,7 +29,8 @@ ARGV[9+5n..]: further tokens of the slot to fill or free (after the runs' own to
 Backoff: backoffMs * 2^(attempts-1), capped at backoffMaxMs.
 Returns: { n outcomes, then, when tasks were leased, a JSON string of them as claim returns }
   outcome per run: 'succeeded', 'failed' (retry scheduled), 'dead', 'released', or 'lost' (the
-  lease was no longer this host's: reaped, or the record is gone; nothing stored).
+  lease was no longer this host's: reaped, or the record is gone; nothing stored). A given-back
+  task keeps releasedBy = <host>:<lease>, so a release sent again answers 'released'.
   Tokens are only touched while the host is alive (registered, heartbeat unexpired).`,
   includes: [...LUA_LEASING, LUA_OWNED],
   body: `
@@ -112,7 +113,8 @@ if mode ~= 'lease' and host_alive(host, now) then
         local key = task_key(held)
         local v = read_task(key, 'state', 'host', 'claims', 'priority')
         if v and v[1] == 'active' and v[2] == host and v[3] == lease then
-          releases[#releases + 1] = { key, held, K_LANE_OF[v[4]] or KEYS[2], host .. ':' .. lease }
+          releases[#releases + 1] = { key, held, K_LANE_OF[v[4]] or KEYS[2],
+            host .. ':' .. (lease or '') }
         end
       end
       hold_token(host, token, '')
