@@ -85,7 +85,8 @@ return { redis.call('ZCARD', K_HOSTS), was_alive and 1 or 0 }`,
 export const unregisterHostScript = defineScript({
   name: 'unregister-host',
   header: `
-unregister-host: forget a host (clean shutdown).
+unregister-host: forget a host (clean shutdown): its entry, token hash, description and its
+wake list (a wake marker sent just before the host stopped waiting would stay a minute).
 ${COMMON_HEADER}
 ARGV[2]: host id
 Returns: 1`,
@@ -93,6 +94,6 @@ Returns: 1`,
   body: `
 local host = ARGV[2]
 redis.call('ZREM', K_HOSTS, host)
-redis.call('DEL', tokens_key(host), PREFIX .. 'host:' .. host)
+redis.call('DEL', tokens_key(host), PREFIX .. 'host:' .. host, PREFIX .. 'wake:' .. host)
 return 1`,
 });

@@ -161,9 +161,11 @@ describe('unregister-host script', () => {
     const q = suite.queue();
     await q.registerHost('h', ['a']);
     await q.registerHost('other', ['b']);
+    // A wake marker sent just before the host stopped waiting.
+    await q.redis.rpush(q.keys.wake('h'), '1');
     expect(await q.run(unregisterHostScript, 'h')).toBe(1);
     expect(Object.keys(await q.zset(q.keys.hosts))).toEqual(['other']);
-    expect(await q.redis.exists(q.keys.tokens('h'), q.keys.host('h'))).toBe(0);
+    expect(await q.redis.exists(q.keys.tokens('h'), q.keys.host('h'), q.keys.wake('h'))).toBe(0);
     expect(await q.tokens('other')).toEqual({ b: '' });
     // Unregistering twice is harmless.
     expect(await q.run(unregisterHostScript, 'h')).toBe(1);
