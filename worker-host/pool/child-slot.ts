@@ -52,6 +52,17 @@ interface ToRecord {
   error: RunError | undefined;
 }
 
+/**
+ * A finish call out: the tasks whose ends it records, the tokens it ends or fills (no other call
+ * may fill them meanwhile; none kept for a line of one), and how many tasks it may lease at most
+ * (for the run limit).
+ */
+interface CallOut {
+  recording: readonly LeasedTask[];
+  tokens: readonly string[];
+  leases: number;
+}
+
 const NO_TOKENS: readonly string[] = [];
 const FREE = { free: true } as const;
 
@@ -71,12 +82,8 @@ export class ChildSlot {
   private readonly line: LeasedTask[] = [];
   private running: LeasedTask | undefined;
   private toRecord: ToRecord[] = [];
-  /** Per finish call out: the tasks whose ends it records (held until it returns). */
-  private readonly recording = new Set<LeasedTask[]>();
-  /** The tokens the finish calls out end or fill: no other call may fill them meanwhile. */
-  private readonly tokensOut = new Set<string>();
-  /** How many tasks the finish calls out may lease at most (for the run limit). */
-  private leasesOut = 0;
+  /** The finish calls out (at most MAX_CALLS_OUT). */
+  private readonly callsOut = new Set<CallOut>();
   private draining = false;
   private pumping = false;
   private urgentScheduled = false;
@@ -117,7 +124,7 @@ export class ChildSlot {
   private held(): LeasedTask[] {
     const held = this.running ? [this.running, ...this.line] : [...this.line];
     for (const r of this.toRecord) held.push(r.task);
-    for (const tasks of this.recording) held.push(...tasks);
+    for (const call of this.callsOut) held.push(...call.recording);
     return held;
   }
 
@@ -175,7 +182,7 @@ export class ChildSlot {
    * batch first.
    */
   private record(urgent: boolean): void {
-    if (this.recording.size >= MAX_CALLS_OUT) return;
+    if (this.callsOut.size >= MAX_CALLS_OUT) return;
     const releases = this.draining ? this.line.splice(0) : [];
     if (this.toRecord.length === 0 && releases.length === 0) return;
     const due =
@@ -206,17 +213,15 @@ export class ChildSlot {
       ends.push({ token, id: t.task.id, lease, kind: 'release', priority: t.task.priority });
       recording.push(t);
     }
-    this.recording.add(recording);
     // A line of one (the strict semaphore) has no token but the run's.
     let freeTokens = NO_TOKENS;
     if (this.config.tokens.length > 1) {
-      const held = new Set(this.tokensOut);
+      const held = new Set<string>();
+      for (const call of this.callsOut) for (const token of call.tokens) held.add(token);
       for (const e of ends) held.add(e.token);
       if (this.running) held.add(this.running.token);
       for (const t of this.line) held.add(t.token);
       freeTokens = this.config.tokens.filter((token) => !held.has(token));
-      for (const e of ends) this.tokensOut.add(e.token);
-      for (const token of freeTokens) this.tokensOut.add(token);
     }
     const leases = ends.length + freeTokens.length;
     const then = this.mayLease(leases)
@@ -228,7 +233,13 @@ export class ChildSlot {
           },
         }
       : FREE;
-    if (then !== FREE) this.leasesOut += leases;
+    const out: CallOut = {
+      recording,
+      tokens:
+        this.config.tokens.length > 1 ? [...ends.map((e) => e.token), ...freeTokens] : NO_TOKENS,
+      leases: then === FREE ? 0 : leases,
+    };
+    this.callsOut.add(out);
     let reply: Awaited<ReturnType<EngineScripts['finish']>>;
     for (let tries = 0; ; tries++) {
       try {
@@ -238,12 +249,7 @@ export class ChildSlot {
         await sleep(Math.min(100 * 2 ** tries, 2_000));
       }
     }
-    this.recording.delete(recording);
-    if (this.config.tokens.length > 1) {
-      for (const e of ends) this.tokensOut.delete(e.token);
-      for (const token of freeTokens) this.tokensOut.delete(token);
-    }
-    if (then !== FREE) this.leasesOut -= leases;
+    this.callsOut.delete(out);
     for (let i = 0; i < recording.length; i++) {
       const r = runs[i];
       const task = recording[i] as LeasedTask;
@@ -304,7 +310,8 @@ export class ChildSlot {
     }
     if (this.hostGone) return false;
     const { maxTasks } = this.config;
-    const held = this.ran + this.line.length + (this.running ? 1 : 0) + this.leasesOut;
+    let held = this.ran + this.line.length + (this.running ? 1 : 0);
+    for (const call of this.callsOut) held += call.leases;
     return maxTasks === null || held + tokens <= maxTasks;
   }
 
@@ -326,7 +333,7 @@ export class ChildSlot {
       !this.running &&
       this.line.length === 0 &&
       this.toRecord.length === 0 &&
-      this.recording.size === 0
+      this.callsOut.size === 0
     );
   }
 
