@@ -1,5 +1,6 @@
 import { defineScript } from './define-script.js';
-import { COMMON_HEADER, LUA_LEASING, PROMOTE_BATCH } from './lua-common.js';
+import { COMMON_HEADER, PROMOTE_BATCH } from './lua-common.js';
+import { LUA_LEASING } from './lua-leasing.js';
 
 /**
  * Leases up to one task per free slot token of a host (the host claims for its idle children).

@@ -1,6 +1,7 @@
 import { DEFAULT_POLICY } from '../defaults.js';
 import { defineScript } from './define-script.js';
-import { COMMON_HEADER, LUA_LEASING, LUA_OWNED, PROMOTE_ON_FINISH } from './lua-common.js';
+import { COMMON_HEADER, PROMOTE_ON_FINISH } from './lua-common.js';
+import { LUA_LEASING, LUA_OWNED } from './lua-leasing.js';
 
 /**
  * Ends runs and refills or frees their slot tokens, in one call: what a child does after its

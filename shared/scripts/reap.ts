@@ -1,6 +1,7 @@
 import { DEFAULT_POLICY } from '../defaults.js';
 import { defineScript } from './define-script.js';
-import { COMMON_HEADER, LUA_BASE, LUA_DEAD, LUA_TOKENS } from './lua-common.js';
+import { COMMON_HEADER, LUA_BASE, LUA_DEAD } from './lua-common.js';
+import { LUA_TOKENS } from './lua-leasing.js';
 
 /**
  * Puts tasks back whose host is gone: their lease expired and their host stopped beating (it

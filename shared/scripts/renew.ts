@@ -1,5 +1,6 @@
 import { defineScript } from './define-script.js';
-import { COMMON_HEADER, LUA_BASE, LUA_OWNED } from './lua-common.js';
+import { COMMON_HEADER, LUA_BASE } from './lua-common.js';
+import { LUA_OWNED } from './lua-leasing.js';
 
 /** Extends the leases of a host's running tasks, in one call for all of them. */
 export const renewScript = defineScript({
